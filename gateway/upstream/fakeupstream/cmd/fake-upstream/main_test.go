@@ -1,0 +1,136 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestCheckLoopback(t *testing.T) {
+	tests := []struct {
+		addr string
+		ok   bool
+	}{
+		{"127.0.0.1:8790", true},
+		{"localhost:8790", true},
+		{"[::1]:8790", true},
+		{"127.0.0.2:0", true},
+		{":8790", false},
+		{"0.0.0.0:8790", false},
+		{"192.168.1.10:8790", false},
+		{"example.com:8790", false},
+		{"no-port", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.addr, func(t *testing.T) {
+			if err := checkLoopback(tt.addr); (err == nil) != tt.ok {
+				t.Fatalf("checkLoopback(%q) = %v, want ok=%v", tt.addr, err, tt.ok)
+			}
+		})
+	}
+}
+
+func TestParseFlags(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		ok   bool
+	}{
+		{"defaults", nil, true},
+		{"remote refused", []string{"-addr", "0.0.0.0:8790"}, false},
+		{"remote allowed", []string{"-addr", "0.0.0.0:8790", "-allow-remote"}, true},
+		{"unknown scenario", []string{"-scenario", "nope"}, false},
+		{"known scenario", []string{"-scenario", "echo"}, true},
+		{"zero accounts", []string{"-accounts", "0"}, false},
+		{"stray argument", []string{"extra"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := parseFlags(tt.args, io.Discard)
+			if (err == nil) != tt.ok {
+				t.Fatalf("err = %v, want ok=%v", err, tt.ok)
+			}
+			if tt.name == "defaults" && (c.addr != "127.0.0.1:8790" || c.accounts != 1 || !c.split) {
+				t.Errorf("defaults = %+v", c)
+			}
+		})
+	}
+}
+
+// syncBuffer lets the test read what run prints while it runs.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestRunPrintsEnvironmentAndServes(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-accounts", "2", "-seed", "1"}, &stdout, &stderr)
+	}()
+
+	env := map[string]string{}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(env) < 7 {
+		if time.Now().After(deadline) {
+			t.Fatalf("environment not printed; stdout %q stderr %q", stdout.String(), stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+		env = map[string]string{}
+		for _, line := range strings.Split(stdout.String(), "\n") {
+			if k, v, ok := strings.Cut(line, "="); ok {
+				env[k] = v
+			}
+		}
+	}
+	for _, k := range []string{"GEMINI_BUSINESS_URL", "GEMINI_AUTH_URL", "GEMINI_API_URL", "SECURE_C_SES", "HOST_C_OSES", "CSESIDX", "CONFIG_ID"} {
+		if env[k] == "" {
+			t.Errorf("%s not printed", k)
+		}
+	}
+	if !strings.HasPrefix(env["SECURE_C_SES"], "CSE.fake-1") || !strings.HasPrefix(env["HOST_C_OSES"], "COS.fake-1") || !strings.HasSuffix(env["GEMINI_BUSINESS_URL"], "/business") {
+		t.Errorf("env = %v", env)
+	}
+
+	req, _ := http.NewRequest(http.MethodGet, env["GEMINI_BUSINESS_URL"]+"/auth/getoxsrf?csesidx="+env["CSESIDX"], nil)
+	req.Header.Set("Cookie", "__Secure-C_SES="+env["SECURE_C_SES"]+"; __Host-C_OSES="+env["HOST_C_OSES"])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "xsrfToken") {
+		t.Fatalf("getoxsrf with the printed credentials: %d %s", resp.StatusCode, body)
+	}
+
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("exit code %d; stderr %s", code, stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not stop after cancellation")
+	}
+}
