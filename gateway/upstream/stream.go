@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -120,7 +121,16 @@ func (c *Client) StreamAssist(ctx context.Context, cr Credentials, ar AssistRequ
 			return nil, err
 		}
 		sctx, cancel := context.WithCancelCause(ctx)
-		timer := time.AfterFunc(c.cfg.FirstByteTimeout, func() { cancel(errFirstByteTimeout) })
+		// One timer serves both limits: until bytes arrive it is the
+		// first-byte timeout, then every read re-arms it as the idle one.
+		var gotBytes atomic.Bool
+		timer := time.AfterFunc(c.cfg.FirstByteTimeout, func() {
+			if gotBytes.Load() {
+				cancel(errIdleTimeout)
+			} else {
+				cancel(errFirstByteTimeout)
+			}
+		})
 		req, err := http.NewRequestWithContext(sctx, http.MethodPost, c.cfg.APIURL+widgetPath+op, bytes.NewReader(body))
 		if err != nil {
 			timer.Stop()
@@ -149,7 +159,9 @@ func (c *Client) StreamAssist(ctx context.Context, cr Credentials, ar AssistRequ
 			cancel(nil)
 			return nil, httpError(op, resp.StatusCode, resp.Header, b)
 		}
-		return newStream(sctx, cancel, resp.Body, timer, c.cfg.IdleTimeout, c.cfg.MaxElementBytes), nil
+		s := newStream(sctx, cancel, resp.Body, timer, c.cfg.IdleTimeout, c.cfg.MaxElementBytes)
+		s.gotBytes = &gotBytes
+		return s, nil
 	}
 }
 
@@ -183,6 +195,8 @@ type Stream struct {
 	cancel  context.CancelCauseFunc
 	timer   *time.Timer
 	idle    time.Duration
+	// gotBytes tells the timer which limit it enforces.
+	gotBytes *atomic.Bool
 
 	pending  []Event
 	next     int
@@ -218,6 +232,9 @@ type timedReader struct{ s *Stream }
 func (t timedReader) Read(p []byte) (int, error) {
 	n, err := t.s.body.Read(p)
 	if n > 0 && t.s.timer != nil {
+		if t.s.gotBytes != nil {
+			t.s.gotBytes.Store(true)
+		}
 		t.s.timer.Reset(t.s.idle)
 	}
 	return n, err

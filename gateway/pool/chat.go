@@ -1,0 +1,258 @@
+package pool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/gemgate/gemini-gateway/gateway/accounts"
+	"github.com/gemgate/gemini-gateway/gateway/chat"
+	"github.com/gemgate/gemini-gateway/gateway/upstream"
+)
+
+// Request is one chat turn for the pool.
+type Request struct {
+	Messages []chat.Message
+	// ModelID is the upstream model id ("" = let the server choose).
+	ModelID string
+}
+
+// Sink receives the answer as it streams. An error from a method means the
+// client is gone; the pool then stops at once.
+type Sink interface {
+	// Begin starts attempt n (1-based); a sink that buffers the answer
+	// drops what an earlier, failed attempt left.
+	Begin(attempt int)
+	Thought(text string) error
+	Text(text string) error
+	// AnswerStarted reports whether answer text has reached the client,
+	// after which a failure can no longer move to another account.
+	AnswerStarted() bool
+}
+
+// Result describes how a request was served.
+type Result struct {
+	AccountID   int64
+	AccountName string
+	Attempts    int
+	// SessionReused is true when the turn continued an upstream session and
+	// sent only the newest message.
+	SessionReused bool
+	Session       string
+	Files         []upstream.File
+	// Credentials of the serving account, for fetching generated files.
+	Credentials upstream.Credentials
+	// UpstreamSession is the projects/… session name the stream reported.
+	UpstreamSession string
+	Answer          string
+}
+
+// Chat serves one request: it picks an account (the one holding the
+// conversation's session when there is one), opens or continues the
+// upstream session, uploads the newest message's images, streams the
+// answer into sink, and on a failure before the answer started tries the
+// next account with the whole history. The returned error is an
+// *upstream.Error, a *NoAccountError, or the context's error.
+func (p *Pool) Chat(ctx context.Context, req *Request, sink Sink) (*Result, error) {
+	cfg := p.config()
+	prefer := int64(-1)
+	var held *sessionEntry
+	if last := chat.LastUser(req.Messages); last > 0 {
+		if e, ok := p.sessions.Take(chat.KeyOf(req.Messages[:last]), p.now()); ok {
+			held, prefer = &e, e.accountID
+		}
+	}
+	exclude := map[int64]bool{}
+	soft := map[int64]bool{}
+	var lastErr error
+	for attempt := 1; attempt <= cfg.MaxAttempts; attempt++ {
+		id, err := p.pick(prefer, exclude, soft)
+		if err != nil {
+			if lastErr != nil {
+				return nil, lastErr
+			}
+			return nil, err
+		}
+		var session *sessionEntry
+		if held != nil && held.accountID == id {
+			session = held
+		}
+		sink.Begin(attempt)
+		res, err := p.try(ctx, id, session, req, sink)
+		p.release(id)
+		if err == nil {
+			res.Attempts = attempt
+			p.succeeded(id)
+			return res, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		kind := upstream.KindOf(err)
+		p.failed(id, err)
+		lastErr = err
+		if sink.AnswerStarted() || !failover(kind) || errors.Is(err, errSinkGone) {
+			return nil, err
+		}
+		if kind == upstream.KindTransient || kind == upstream.KindEmpty {
+			soft[id] = true
+		} else {
+			exclude[id] = true
+		}
+		held = nil // the session belonged to the failed attempt
+		p.log.Info("failing over", "account", p.name(id), "error_kind", kind.String(), "attempt", attempt)
+	}
+	return nil, lastErr
+}
+
+// failover reports whether another account may succeed where one failed.
+func failover(k upstream.Kind) bool {
+	switch k {
+	case upstream.KindBadRequest, upstream.KindPolicy:
+		return false
+	}
+	return true
+}
+
+var errSinkGone = errors.New("client went away")
+
+// try runs one attempt on one account.
+func (p *Pool) try(ctx context.Context, id int64, held *sessionEntry, req *Request, sink Sink) (*Result, error) {
+	cr, err := p.credentials(ctx, id)
+	if err != nil {
+		return nil, &upstream.Error{Op: "secrets", Kind: upstream.KindExpired, Message: "cannot read this account's secrets: " + err.Error()}
+	}
+	res := &Result{AccountID: id, AccountName: p.name(id), Credentials: cr}
+	last := chat.LastUser(req.Messages)
+	var images []chat.Image
+	if last >= 0 {
+		images = req.Messages[last].Images
+	}
+	for round := 0; round < 2; round++ {
+		continuing := held != nil && round == 0
+		var session, query string
+		if continuing {
+			session, query = held.name, chat.Continuation(req.Messages)
+		} else {
+			if session, err = p.up.CreateSession(ctx, cr); err != nil {
+				return nil, err
+			}
+			query = chat.Flatten(req.Messages)
+		}
+		fileIDs := make([]string, 0, len(images))
+		for _, img := range images {
+			fid, err := p.up.AddContextFile(ctx, cr, session, upstream.Upload{MIMEType: img.MIME, Data: img.Data})
+			if err != nil {
+				if continuing && upstream.KindOf(err) == upstream.KindSessionGone {
+					break
+				}
+				return nil, err
+			}
+			fileIDs = append(fileIDs, fid)
+		}
+		if len(fileIDs) != len(images) {
+			continue // session gone during upload: start over with a new one
+		}
+		stream, err := p.up.StreamAssist(ctx, cr, upstream.AssistRequest{Session: session, Query: query, FileIDs: fileIDs, ModelID: req.ModelID})
+		if err != nil {
+			if continuing && upstream.KindOf(err) == upstream.KindSessionGone {
+				// The upstream forgot the session: a new one with the
+				// whole history, on the same account.
+				continue
+			}
+			return nil, err
+		}
+		res.Session, res.SessionReused = session, continuing
+		err = p.relay(stream, sink, res)
+		stream.Close()
+		if err != nil {
+			return nil, err
+		}
+		return res, nil
+	}
+	return nil, &upstream.Error{Op: "widgetStreamAssist", Kind: upstream.KindTransient, Message: "upstream lost the session twice"}
+}
+
+// relay copies a stream into the sink.
+func (p *Pool) relay(s *upstream.Stream, sink Sink, res *Result) error {
+	for {
+		ev, err := s.Next()
+		if err == io.EOF {
+			res.Answer = s.AnswerText()
+			res.UpstreamSession = s.Session()
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		switch ev.Kind {
+		case upstream.EventThought:
+			err = sink.Thought(ev.Text)
+		case upstream.EventText:
+			err = sink.Text(ev.Text)
+		case upstream.EventFile:
+			res.Files = append(res.Files, ev.File)
+		}
+		if err != nil {
+			return fmt.Errorf("%w: %v", errSinkGone, err)
+		}
+	}
+}
+
+// Remember stores the session of a finished turn under the conversation
+// state the client will send next time: its messages plus the answer as
+// the client saw it.
+func (p *Pool) Remember(res *Result, msgs []chat.Message, answer string) {
+	if res == nil || res.Session == "" || chat.LastUser(msgs) < 0 {
+		return
+	}
+	next := make([]chat.Message, len(msgs), len(msgs)+1)
+	copy(next, msgs)
+	next = append(next, chat.Message{Role: chat.RoleAssistant, Text: answer})
+	p.sessions.Put(sessionEntry{key: chat.KeyOf(next), accountID: res.AccountID, name: res.Session, stored: p.now()})
+}
+
+// SessionCount is the number of conversations the pool can continue.
+func (p *Pool) SessionCount() int { return p.sessions.Len() }
+
+func (p *Pool) name(id int64) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if m := p.members[id]; m != nil {
+		return m.acct.Name
+	}
+	return fmt.Sprintf("#%d", id)
+}
+
+// succeeded records a served request: usage, and a healthy state if the
+// account was not already known to be.
+func (p *Pool) succeeded(id int64) {
+	now := p.now()
+	p.mu.Lock()
+	m := p.members[id]
+	if m == nil {
+		p.mu.Unlock()
+		return
+	}
+	m.acct.RequestCount++
+	m.acct.LastUsedAt = now
+	m.failedAt = time.Time{}
+	needStatus := m.acct.Status != accounts.StatusHealthy
+	needReset := m.acct.NetworkErrors > 0
+	readOnly := m.acct.ReadOnly
+	p.mu.Unlock()
+	if p.usage != nil && !readOnly {
+		p.usage.Add(id, now)
+	}
+	if needStatus {
+		p.setStatus(id, accounts.StatusHealthy, "", false)
+	}
+	if needReset {
+		p.resetNetworkErrors(id)
+	}
+	if needStatus || needReset {
+		p.publish(accountEvent(id))
+	}
+}

@@ -1,0 +1,444 @@
+// Package pool decides which Gemini Business account serves each request
+// and keeps the accounts honest: selection (least recently used, or round
+// robin), failover inside a request until the answer has started,
+// cooldowns, expiry and ban states with reasons, the conversation→session
+// map that lets multi-turn chats continue upstream, health checks, and the
+// events the UI subscribes to.
+//
+// The pool's in-memory view of the accounts is authoritative for selection;
+// every state change is written to the account store first (so other
+// processes sharing a PostgreSQL pool see it) and then applied in memory.
+package pool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gemgate/gemini-gateway/gateway/accounts"
+	"github.com/gemgate/gemini-gateway/gateway/events"
+	"github.com/gemgate/gemini-gateway/gateway/upstream"
+)
+
+// Strategies of account selection.
+const (
+	// StrategyFailover picks the least recently used account, as the Python
+	// gateway did ("always the first available account", ordered by last use).
+	StrategyFailover = "failover"
+	// StrategyRoundRobin cycles through the usable accounts in id order.
+	StrategyRoundRobin = "round-robin"
+)
+
+// Config tunes the pool. Zero values take the defaults of DefaultConfig.
+type Config struct {
+	Strategy string
+	// MaxAttempts bounds the accounts tried for one request.
+	MaxAttempts int
+	// QuotaCooldown applies when a 429 does not say how long to wait.
+	QuotaCooldown time.Duration
+	// NetworkErrorThreshold consecutive transient failures mark an account
+	// unhealthy (and disable it when AutoDisable).
+	NetworkErrorThreshold int
+	// AutoDisable turns accounts off when they expire, are banned or pass
+	// the network-error threshold (HEALTH_CHECK_AUTO_DISABLE).
+	AutoDisable bool
+	// SessionCacheSize and SessionTTL bound the conversation→session map.
+	SessionCacheSize int
+	SessionTTL       time.Duration
+	// StateWriteTimeout bounds store writes made on the request path.
+	StateWriteTimeout time.Duration
+}
+
+// DefaultConfig is what the Python gateway did, where it did something.
+func DefaultConfig() Config {
+	return Config{
+		Strategy:              StrategyFailover,
+		MaxAttempts:           3,
+		QuotaCooldown:         10 * time.Minute,
+		NetworkErrorThreshold: 3,
+		AutoDisable:           true,
+		SessionCacheSize:      10000,
+		SessionTTL:            2 * time.Hour,
+		StateWriteTimeout:     5 * time.Second,
+	}
+}
+
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	if c.Strategy == "" {
+		c.Strategy = d.Strategy
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = d.MaxAttempts
+	}
+	if c.QuotaCooldown <= 0 {
+		c.QuotaCooldown = d.QuotaCooldown
+	}
+	if c.NetworkErrorThreshold <= 0 {
+		c.NetworkErrorThreshold = d.NetworkErrorThreshold
+	}
+	if c.SessionCacheSize <= 0 {
+		c.SessionCacheSize = d.SessionCacheSize
+	}
+	if c.SessionTTL <= 0 {
+		c.SessionTTL = d.SessionTTL
+	}
+	if c.StateWriteTimeout <= 0 {
+		c.StateWriteTimeout = d.StateWriteTimeout
+	}
+	return c
+}
+
+// Source lists accounts and reads their secrets; *accounts.Manager is one.
+type Source interface {
+	List(ctx context.Context) ([]accounts.Account, error)
+	Get(ctx context.Context, id int64) (accounts.Account, error)
+	Secrets(ctx context.Context, a accounts.Account) (accounts.Secrets, error)
+}
+
+// Upstream is the part of *upstream.Client the pool uses.
+type Upstream interface {
+	CreateSession(ctx context.Context, cr upstream.Credentials) (string, error)
+	AddContextFile(ctx context.Context, cr upstream.Credentials, session string, up upstream.Upload) (string, error)
+	StreamAssist(ctx context.Context, cr upstream.Credentials, ar upstream.AssistRequest) (*upstream.Stream, error)
+	CheckAccount(ctx context.Context, cr upstream.Credentials) (upstream.CheckResult, error)
+	Forget(accountID string)
+}
+
+// Pool serves requests from a set of accounts. Safe for concurrent use.
+type Pool struct {
+	up     Upstream
+	source Source
+	store  accounts.Store // may be nil when there is only the env account
+	bus    *events.Bus
+	log    *slog.Logger
+	now    func() time.Time
+
+	mu      sync.Mutex
+	cfg     Config
+	members map[int64]*member
+	rr      uint64
+
+	sessions *sessionCache
+	usage    *usageWriter
+}
+
+// member is the pool's view of one account.
+type member struct {
+	acct     accounts.Account
+	creds    *upstream.Credentials // loaded lazily; nil until first use
+	lastPick time.Time
+	inflight int
+	// failedAt marks the last request-path failure, to prefer other
+	// accounts for a moment without a stored cooldown.
+	failedAt time.Time
+}
+
+// Options are the pool's collaborators.
+type Options struct {
+	Upstream Upstream
+	Source   Source
+	Store    accounts.Store
+	Bus      *events.Bus
+	Log      *slog.Logger
+	Now      func() time.Time
+}
+
+// New builds a pool and loads the accounts.
+func New(ctx context.Context, cfg Config, o Options) (*Pool, error) {
+	cfg = cfg.withDefaults()
+	p := &Pool{
+		up: o.Upstream, source: o.Source, store: o.Store, bus: o.Bus, log: o.Log, now: o.Now,
+		cfg:      cfg,
+		members:  make(map[int64]*member),
+		sessions: newSessionCache(cfg.SessionCacheSize, cfg.SessionTTL),
+	}
+	if p.log == nil {
+		p.log = slog.New(slog.DiscardHandler)
+	}
+	if p.now == nil {
+		p.now = time.Now
+	}
+	if o.Store != nil {
+		p.usage = newUsageWriter(o.Store, p.log)
+	}
+	if err := p.ReloadAll(ctx); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Close flushes pending usage counters.
+func (p *Pool) Close() {
+	if p.usage != nil {
+		p.usage.Close()
+	}
+}
+
+// SetConfig applies new settings without a restart.
+func (p *Pool) SetConfig(cfg Config) {
+	cfg = cfg.withDefaults()
+	p.mu.Lock()
+	p.cfg = cfg
+	p.mu.Unlock()
+	p.sessions.Resize(cfg.SessionCacheSize, cfg.SessionTTL)
+}
+
+func (p *Pool) config() Config {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cfg
+}
+
+// ReloadAll re-reads every account from the source.
+func (p *Pool) ReloadAll(ctx context.Context) error {
+	list, err := p.source.List(ctx)
+	if err != nil {
+		return fmt.Errorf("load accounts: %w", err)
+	}
+	p.mu.Lock()
+	seen := make(map[int64]bool, len(list))
+	for _, a := range list {
+		seen[a.ID] = true
+		p.apply(a)
+	}
+	var gone []int64
+	for id := range p.members {
+		if !seen[id] {
+			gone = append(gone, id)
+		}
+	}
+	for _, id := range gone {
+		delete(p.members, id)
+	}
+	p.mu.Unlock()
+	for _, id := range gone {
+		p.forget(id)
+	}
+	p.publish(events.Event{Kind: events.AccountChanged, AccountID: -1})
+	return nil
+}
+
+// Reload re-reads one account (it changed, or was deleted).
+func (p *Pool) Reload(ctx context.Context, id int64) error {
+	if id < 0 {
+		return p.ReloadAll(ctx)
+	}
+	a, err := p.source.Get(ctx, id)
+	if errors.Is(err, accounts.ErrNotFound) {
+		p.mu.Lock()
+		_, had := p.members[id]
+		delete(p.members, id)
+		p.mu.Unlock()
+		if had {
+			p.forget(id)
+		}
+		p.publish(events.Event{Kind: events.AccountChanged, AccountID: id})
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.apply(a)
+	p.mu.Unlock()
+	p.publish(events.Event{Kind: events.AccountChanged, AccountID: id})
+	return nil
+}
+
+// apply merges a fresh record; p.mu held.
+func (p *Pool) apply(a accounts.Account) {
+	m := p.members[a.ID]
+	if m == nil {
+		p.members[a.ID] = &member{acct: a, lastPick: a.LastUsedAt}
+		return
+	}
+	if m.acct.SecretRef != a.SecretRef || m.acct.ConfigID != a.ConfigID || m.acct.UserAgent != a.UserAgent {
+		// New credentials: the cached ones, the token and the sessions
+		// belong to the old sign-in.
+		m.creds = nil
+		go p.forget(a.ID)
+	}
+	if p.usage != nil {
+		// Counts not yet flushed are still ours to show.
+		a.RequestCount += p.usage.pending(a.ID)
+	}
+	if m.lastPick.After(a.LastUsedAt) {
+		a.LastUsedAt = m.lastPick
+	}
+	m.acct = a
+}
+
+func (p *Pool) forget(id int64) {
+	p.up.Forget(accountKey(id))
+	p.sessions.DropAccount(id)
+}
+
+func accountKey(id int64) string { return fmt.Sprintf("acct-%d", id) }
+
+func (p *Pool) publish(ev events.Event) { p.bus.Publish(ev) }
+
+// credentials returns (and caches) an account's upstream credentials.
+func (p *Pool) credentials(ctx context.Context, id int64) (upstream.Credentials, error) {
+	p.mu.Lock()
+	m := p.members[id]
+	if m == nil {
+		p.mu.Unlock()
+		return upstream.Credentials{}, accounts.ErrNotFound
+	}
+	if m.creds != nil {
+		cr := *m.creds
+		p.mu.Unlock()
+		return cr, nil
+	}
+	a := m.acct
+	p.mu.Unlock()
+	s, err := p.source.Secrets(ctx, a)
+	if err != nil {
+		return upstream.Credentials{}, err
+	}
+	cr := upstream.Credentials{
+		AccountID: accountKey(a.ID), SecureCSES: s.SecureCSES, HostCOSES: s.HostCOSES,
+		CSESIDX: s.CSESIDX, ConfigID: a.ConfigID, UserAgent: a.UserAgent,
+	}
+	p.mu.Lock()
+	if m := p.members[id]; m != nil && m.acct.SecretRef == a.SecretRef {
+		m.creds = &cr
+	}
+	p.mu.Unlock()
+	return cr, nil
+}
+
+// usable reports whether m may serve a request at now; p.mu held.
+func usable(m *member, now time.Time) bool {
+	a := &m.acct
+	return a.Enabled && a.Status.Usable() && !a.Cooling(now)
+}
+
+// pick chooses an account for a request. prefer, when usable, wins (the
+// account holding the conversation's session). exclude lists accounts that
+// already failed this request in a way that rules them out; soft lists
+// accounts that failed transiently and are used only if nothing else is.
+func (p *Pool) pick(prefer int64, exclude, soft map[int64]bool) (int64, error) {
+	now := p.now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if m := p.members[prefer]; m != nil && prefer >= 0 && !exclude[prefer] && !soft[prefer] && usable(m, now) {
+		m.lastPick, m.inflight = now, m.inflight+1
+		return prefer, nil
+	}
+	var cands, fallback []*member
+	for id, m := range p.members {
+		if exclude[id] || !usable(m, now) {
+			continue
+		}
+		if soft[id] {
+			fallback = append(fallback, m)
+		} else {
+			cands = append(cands, m)
+		}
+	}
+	if len(cands) == 0 {
+		cands = fallback
+	}
+	if len(cands) == 0 {
+		return 0, p.noAccountError(now)
+	}
+	var m *member
+	switch p.cfg.Strategy {
+	case StrategyRoundRobin:
+		sort.Slice(cands, func(i, j int) bool { return cands[i].acct.ID < cands[j].acct.ID })
+		m = cands[p.rr%uint64(len(cands))]
+		p.rr++
+	default:
+		// Least recently used; an account that just failed goes last.
+		m = cands[0]
+		for _, c := range cands[1:] {
+			if lessRecent(c, m, now) {
+				m = c
+			}
+		}
+	}
+	m.lastPick, m.inflight = now, m.inflight+1
+	return m.acct.ID, nil
+}
+
+func lessRecent(a, b *member, now time.Time) bool {
+	af, bf := now.Sub(a.failedAt) < time.Minute, now.Sub(b.failedAt) < time.Minute
+	if af != bf {
+		return bf
+	}
+	if !a.lastPick.Equal(b.lastPick) {
+		return a.lastPick.Before(b.lastPick)
+	}
+	return a.acct.ID < b.acct.ID
+}
+
+func (p *Pool) release(id int64) {
+	p.mu.Lock()
+	if m := p.members[id]; m != nil && m.inflight > 0 {
+		m.inflight--
+	}
+	p.mu.Unlock()
+}
+
+// NoAccountError says why no account can serve, and when one will.
+type NoAccountError struct {
+	// RetryAfter is when the first cooling account frees up; 0 when none will
+	// by itself.
+	RetryAfter time.Duration
+	Reason     string
+}
+
+func (e *NoAccountError) Error() string { return e.Reason }
+
+// noAccountError explains the empty selection; p.mu held.
+func (p *Pool) noAccountError(now time.Time) error {
+	if len(p.members) == 0 {
+		return &NoAccountError{Reason: "no Gemini Business account is configured: add one in the app or through /api/admin/accounts"}
+	}
+	var earliest time.Time
+	counts := map[string]int{}
+	for _, m := range p.members {
+		a := &m.acct
+		switch {
+		case !a.Enabled:
+			counts["disabled"]++
+		case !a.Status.Usable():
+			counts[string(a.Status)]++
+		case a.Cooling(now):
+			counts["cooling down"]++
+			if earliest.IsZero() || a.CooldownUntil.Before(earliest) {
+				earliest = a.CooldownUntil
+			}
+		default:
+			counts["already tried"]++
+		}
+	}
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%d %s", counts[k], k)
+	}
+	reason := fmt.Sprintf("no usable account (%d in all: %s)", len(p.members), strings.Join(parts, ", "))
+	if !earliest.IsZero() {
+		d := earliest.Sub(now).Round(time.Second)
+		if d < time.Second {
+			d = time.Second
+		}
+		return &NoAccountError{RetryAfter: d, Reason: reason + fmt.Sprintf("; the first frees up in %s", d)}
+	}
+	if counts["expired"] > 0 {
+		reason += "; renew the expired accounts' cookies"
+	}
+	return &NoAccountError{Reason: reason}
+}
