@@ -1,0 +1,261 @@
+// Package app is the composition root: it reads the configuration, opens
+// the account store and the keystore, builds the upstream client, the pool,
+// the health checker and the HTTP server, and runs them — with the desktop
+// GUI or headless. Nothing else knows how the pieces are wired.
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/gemgate/gemini-gateway/app/store"
+	"github.com/gemgate/gemini-gateway/gateway"
+	"github.com/gemgate/gemini-gateway/gateway/accounts"
+	"github.com/gemgate/gemini-gateway/gateway/events"
+	"github.com/gemgate/gemini-gateway/gateway/logging"
+	"github.com/gemgate/gemini-gateway/gateway/pool"
+	"github.com/gemgate/gemini-gateway/gateway/upstream"
+	"github.com/gemgate/gemini-gateway/keystore"
+)
+
+// Version is set at build time (-ldflags "-X …/app.Version=…").
+var Version = "0.1.0-dev"
+
+// App is one running gateway with everything it needs.
+type App struct {
+	Cfg      *Config
+	Log      *slog.Logger
+	Redactor *logging.Redactor
+	Bus      *events.Bus
+
+	Store    *store.Store
+	Accounts *accounts.Manager
+	Upstream *upstream.Client
+	Pool     *pool.Pool
+	Checker  *pool.Checker
+	Server   *gateway.Server
+
+	// SecretBackend describes where new secrets go, for the UI.
+	SecretBackend string
+	// SecretWarning explains a missing secret store, for the UI and logs.
+	SecretWarning string
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	srvMu   sync.Mutex
+	serving chan error // result of the running Serve, nil when stopped
+}
+
+// NewLogger builds the redacting logger the whole process uses.
+func NewLogger(w io.Writer, level, format string, r *logging.Redactor) *slog.Logger {
+	var lv slog.Level
+	_ = lv.UnmarshalText([]byte(level))
+	opts := &slog.HandlerOptions{Level: lv}
+	var h slog.Handler
+	if format == "json" {
+		h = slog.NewJSONHandler(w, opts)
+	} else {
+		h = slog.NewTextHandler(w, opts)
+	}
+	return slog.New(logging.NewHandler(h, r))
+}
+
+// redactingSource registers every secret it hands out with the log
+// redactor before anyone can log it.
+type redactingSource struct {
+	*accounts.Manager
+	r *logging.Redactor
+}
+
+func (s redactingSource) Secrets(ctx context.Context, a accounts.Account) (accounts.Secrets, error) {
+	sec, err := s.Manager.Secrets(ctx, a)
+	if err == nil {
+		s.r.Add(sec.SecureCSES, sec.HostCOSES, sec.CSESIDX)
+	}
+	return sec, err
+}
+
+// Build wires everything from cfg; logOut receives the log.
+func Build(ctx context.Context, cfg *Config, logOut io.Writer) (*App, error) {
+	r := &logging.Redactor{}
+	r.Add(cfg.Gateway.APIKey, cfg.SecretKey)
+	if cfg.EnvAccount != nil {
+		r.Add(cfg.EnvAccount.SecureCSES, cfg.EnvAccount.HostCOSES, cfg.EnvAccount.CSESIDX)
+	}
+	a := &App{Cfg: cfg, Redactor: r, Bus: &events.Bus{}}
+	a.Log = NewLogger(logOut, cfg.LogLevel, cfg.LogFormat, r)
+	a.ctx, a.cancel = context.WithCancel(context.Background())
+
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("GATEWAY_DATA_DIR: cannot create %s: %w", cfg.DataDir, err)
+	}
+	st, err := store.Open(ctx, cfg.DataDir, cfg.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("open the account database: %w", err)
+	}
+	a.Store = st
+	mgr := &accounts.Manager{Store: st, Backends: map[string]accounts.SecretStore{}}
+	if err := a.openKeystores(ctx, mgr); err != nil {
+		st.Close()
+		return nil, err
+	}
+	if cfg.EnvAccount != nil {
+		in := *cfg.EnvAccount
+		mgr.Env = &accounts.EnvAccount{
+			Account: accounts.Account{
+				ID: accounts.EnvAccountID, Name: "environment", ConfigID: in.ConfigID, Enabled: true,
+				Status: accounts.StatusUnknown, SecretBackend: accounts.BackendEnv, SecretRef: "env",
+				SecretHints: accounts.Hints(in.Secrets()), ReadOnly: true,
+			},
+			Secrets: in.Secrets(),
+		}
+	}
+	a.Accounts = mgr
+	if n, err := mgr.Recover(ctx); err != nil {
+		a.Log.Warn("could not finish cleaning up secrets after an earlier crash; will retry at next start", "err", err)
+	} else if n > 0 {
+		a.Log.Info("removed secrets an earlier crash left without an account", "count", n)
+	}
+
+	up, err := upstream.New(cfg.Upstream)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	a.Upstream = up
+	p, err := pool.New(ctx, cfg.Pool, pool.Options{
+		Upstream: up, Source: redactingSource{mgr, r}, Store: st, Bus: a.Bus, Log: a.Log,
+	})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	a.Pool = p
+	mgr.OnChange = func(id int64) {
+		if err := p.Reload(context.Background(), id); err != nil {
+			a.Log.Warn("reload account", "account_id", id, "err", err)
+		}
+	}
+	a.Checker = pool.NewChecker(p, cfg.Health)
+	a.Server = gateway.New(cfg.Gateway, gateway.Deps{
+		Pool: p, Checker: a.Checker, Accounts: mgr, Upstream: up, Bus: a.Bus, Log: a.Log,
+		ImportPython: store.ReadPythonAccounts,
+	})
+	a.startBackground()
+	return a, nil
+}
+
+// openKeystores decides where secrets live: sealed in the database when
+// GATEWAY_SECRET_KEY is set, else the OS keychain when it answers, else
+// nowhere (accounts from the environment still work).
+func (a *App) openKeystores(ctx context.Context, mgr *accounts.Manager) error {
+	cfg := a.Cfg
+	if cfg.SecretKey != "" {
+		sealed, err := keystore.OpenSealed(ctx, cfg.SecretKey, a.Store)
+		if err != nil {
+			return fmt.Errorf("GATEWAY_SECRET_KEY: %w", err)
+		}
+		mgr.Backends[accounts.BackendSealed] = sealed
+		mgr.Default = accounts.BackendSealed
+		a.SecretBackend = "sealed in the database with GATEWAY_SECRET_KEY"
+	}
+	kr, err := keystore.NewKeyring(AppID, keystore.WithTimeout(cfg.KeychainTimeout))
+	if err == nil {
+		pctx, cancel := context.WithTimeout(ctx, min(cfg.KeychainTimeout, 3*time.Second))
+		err = kr.Probe(pctx)
+		cancel()
+	}
+	if err == nil {
+		mgr.Backends[accounts.BackendKeychain] = kr
+		if mgr.Default == "" {
+			mgr.Default = accounts.BackendKeychain
+			a.SecretBackend = "the OS keychain"
+		}
+	} else if mgr.Default == "" {
+		a.SecretWarning = "The OS keychain cannot be reached (" + err.Error() + ") and GATEWAY_SECRET_KEY is not set, so accounts cannot be added; accounts from the environment still work."
+		a.Log.Warn("no secret store", "keychain", err.Error())
+	}
+	return nil
+}
+
+// startBackground runs the health checker and, on a shared PostgreSQL
+// pool, follows other instances' account changes.
+func (a *App) startBackground() {
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.Checker.Run(a.ctx)
+	}()
+	if ch, err := a.Store.Watch(a.ctx); err == nil && ch != nil {
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			for id := range ch {
+				if err := a.Pool.Reload(a.ctx, id); err != nil && a.ctx.Err() == nil {
+					a.Log.Warn("reload account after a change elsewhere", "account_id", id, "err", err)
+				}
+			}
+		}()
+	}
+}
+
+// StartGateway binds the port and serves in the background. A port held by
+// another program is reported as *gateway.ErrPortInUse.
+func (a *App) StartGateway() error {
+	a.srvMu.Lock()
+	defer a.srvMu.Unlock()
+	if a.serving != nil {
+		return nil
+	}
+	if err := a.Server.Listen(); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	a.serving = done
+	go func() { done <- a.Server.Serve() }()
+	return nil
+}
+
+// StopGateway stops serving; open streams get the grace period.
+func (a *App) StopGateway(ctx context.Context) error {
+	a.srvMu.Lock()
+	done := a.serving
+	a.serving = nil
+	a.srvMu.Unlock()
+	if done == nil {
+		return nil
+	}
+	err := a.Server.Shutdown(ctx)
+	if serr := <-done; serr != nil && err == nil {
+		err = serr
+	}
+	return err
+}
+
+// GatewayRunning reports whether the server is serving.
+func (a *App) GatewayRunning() bool {
+	a.srvMu.Lock()
+	defer a.srvMu.Unlock()
+	return a.serving != nil
+}
+
+// Close stops everything: the server (with its grace period), background
+// work, pending counters, the database.
+func (a *App) Close(ctx context.Context) error {
+	err := a.StopGateway(ctx)
+	a.cancel()
+	a.wg.Wait()
+	a.Pool.Close()
+	a.Upstream.CloseIdleConnections()
+	if cerr := a.Store.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
+	return err
+}

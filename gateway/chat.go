@@ -1,0 +1,280 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gemgate/gemini-gateway/gateway/chat"
+	"github.com/gemgate/gemini-gateway/gateway/openai"
+	"github.com/gemgate/gemini-gateway/gateway/pool"
+	"github.com/gemgate/gemini-gateway/gateway/upstream"
+)
+
+func (s *Server) handleModels(w http.ResponseWriter, r *http.Request) {
+	cfg := s.Config()
+	list := openai.ModelList{Object: "list", Data: make([]openai.Model, len(cfg.Models))}
+	for i, m := range cfg.Models {
+		list.Data[i] = openai.Model{ID: m.ID, Object: "model", Created: 1735689600, OwnedBy: "google"}
+	}
+	writeJSON(w, http.StatusOK, list)
+}
+
+func (s *Server) handleModel(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if _, ok := s.model(id); !ok {
+		modelNotFound(id).Write(w)
+		return
+	}
+	writeJSON(w, http.StatusOK, openai.Model{ID: id, Object: "model", Created: 1735689600, OwnedBy: "google"})
+}
+
+func modelNotFound(id string) *openai.Error {
+	e := openai.NewError(http.StatusNotFound, openai.TypeInvalidRequest, "model_not_found",
+		"The model `"+id+"` does not exist. GET /v1/models lists the available models.")
+	e.Param = "model"
+	return e
+}
+
+func (s *Server) model(id string) (Model, bool) {
+	for _, m := range s.Config().Models {
+		if m.ID == id {
+			return m, true
+		}
+	}
+	return Model{}, false
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+}
+
+// handleChat serves POST /v1/chat/completions.
+func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
+	ri := infoFrom(r.Context())
+	ri.logIt = true
+	s.countRequest()
+	s.active.Add(1)
+	defer s.active.Add(-1)
+	cfg := s.Config()
+
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			ri.errCode = "request_too_large"
+			openai.NewError(http.StatusRequestEntityTooLarge, openai.TypeInvalidRequest, "request_too_large",
+				"The request body is larger than the limit of "+byteSize(mbe.Limit)+" (MAX_BODY_BYTES).").Write(w)
+			return
+		}
+		ri.errCode = "read_error"
+		openai.BadRequest("", "read_error", "Could not read the request body.").Write(w)
+		return
+	}
+	req, oerr := openai.DecodeChatRequest(body, cfg.Limits)
+	if oerr != nil {
+		ri.errCode = oerr.Code
+		oerr.Write(w)
+		return
+	}
+	if req.Model == "" {
+		req.Model = cfg.DefaultModel
+	}
+	ri.ModelRequested, ri.Stream = req.Model, req.Stream
+	if _, ok := s.model(req.Model); !ok {
+		ri.errCode = "model_not_found"
+		modelNotFound(req.Model).Write(w)
+		return
+	}
+	served := req.Model
+	if cfg.ModelStickiness {
+		var upgraded bool
+		served, upgraded = s.sticky.Resolve(clientIP(r)+"|"+r.UserAgent(), req.Model, req.Stream, time.Now())
+		if upgraded {
+			s.log.Info("model stickiness: serving the client's streaming model", "request_id", ri.ID, "requested", req.Model, "served", served)
+		}
+	}
+	m, _ := s.model(served)
+	ri.ModelServed = served
+	if err := s.fetchImages(r.Context(), req, cfg); err != nil {
+		ri.errCode = err.Code
+		err.Write(w)
+		return
+	}
+	ri.PromptTokens = openai.PromptTokens(req.Messages)
+	preq := &pool.Request{Messages: req.Messages, ModelID: m.UpstreamID}
+	if req.Stream {
+		s.streamChat(w, r, req, preq, served, cfg)
+	} else {
+		s.completeChat(w, r, req, preq, served, cfg)
+	}
+}
+
+func byteSize(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return itoa(n>>20) + " MiB"
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return itoa(n>>10) + " KiB"
+	}
+	return itoa(n) + " bytes"
+}
+
+func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, req *chat.Request, preq *pool.Request, model string, cfg Config) {
+	ri := infoFrom(r.Context())
+	s.streams.Add(1)
+	defer s.streams.Add(-1)
+	sink := newSSESink(w, openai.NewCompletionID(), time.Now().Unix(), model, cfg.Reasoning, cfg.KeepAlive, ri.start)
+	defer sink.stop()
+	res, err := s.deps.Pool.Chat(r.Context(), preq, sink)
+	ri.TTFT = sink.ttft()
+	if res != nil {
+		ri.Account, ri.Attempts = res.AccountName, res.Attempts
+	}
+	if err != nil {
+		oe := toOpenAIError(err)
+		ri.errCode = oe.Code
+		if !sink.fail(oe) {
+			oe.Write(w)
+		}
+		ri.OutputTokens = sink.completionTokens()
+		return
+	}
+	if len(res.Files) > 0 {
+		if md := s.generatedFiles(r, res); md != "" {
+			sink.Text(md)
+		}
+	}
+	ri.OutputTokens = sink.completionTokens()
+	sink.finish(req.IncludeUsage, openai.NewUsage(ri.PromptTokens, ri.OutputTokens))
+	s.deps.Pool.Remember(res, req.Messages, sink.content())
+}
+
+func (s *Server) completeChat(w http.ResponseWriter, r *http.Request, req *chat.Request, preq *pool.Request, model string, cfg Config) {
+	ri := infoFrom(r.Context())
+	col := &collector{start: ri.start}
+	res, err := s.deps.Pool.Chat(r.Context(), preq, col)
+	if res != nil {
+		ri.Account, ri.Attempts = res.AccountName, res.Attempts
+	}
+	if err != nil {
+		oe := toOpenAIError(err)
+		ri.errCode = oe.Code
+		oe.Write(w)
+		return
+	}
+	ri.TTFT = col.first
+	if len(res.Files) > 0 {
+		if md := s.generatedFiles(r, res); md != "" {
+			col.Text(md)
+		}
+	}
+	content, reasoning := col.text.String(), col.reasoning.String()
+	switch cfg.Reasoning {
+	case ReasoningOff:
+		reasoning = ""
+	case ReasoningThink:
+		if reasoning != "" {
+			content = "<think>\n" + reasoning + "\n</think>\n\n" + content
+			reasoning = ""
+		}
+	}
+	ri.OutputTokens = max(1, openai.EstimateTokens(col.text.String())+openai.EstimateTokens(col.reasoning.String()))
+	c := openai.NewCompletion(openai.NewCompletionID(), time.Now().Unix(), model, content, reasoning,
+		openai.NewUsage(ri.PromptTokens, ri.OutputTokens))
+	writeJSON(w, http.StatusOK, c)
+	s.deps.Pool.Remember(res, req.Messages, content)
+}
+
+// collector assembles a non-streaming answer. Nothing reaches the client
+// before the end, so every failure may move to another account.
+type collector struct {
+	text, reasoning strings.Builder
+	start           time.Time
+	first           time.Duration
+}
+
+func (c *collector) Begin(attempt int) {
+	c.text.Reset()
+	c.reasoning.Reset()
+}
+
+func (c *collector) Thought(t string) error {
+	c.mark()
+	c.reasoning.WriteString(t)
+	return nil
+}
+
+func (c *collector) Text(t string) error {
+	c.mark()
+	c.text.WriteString(t)
+	return nil
+}
+
+func (c *collector) mark() {
+	if c.first == 0 {
+		c.first = time.Since(c.start)
+	}
+}
+
+func (c *collector) AnswerStarted() bool { return false }
+
+// toOpenAIError maps pool and upstream failures to OpenAI errors with
+// sensible statuses.
+func toOpenAIError(err error) *openai.Error {
+	var na *pool.NoAccountError
+	if errors.As(err, &na) {
+		if na.RetryAfter > 0 {
+			e := openai.NewError(http.StatusTooManyRequests, openai.TypeRateLimit, "all_accounts_cooling_down", na.Reason)
+			e.RetryAfter = int((na.RetryAfter + time.Second - 1) / time.Second)
+			return e
+		}
+		return openai.NewError(http.StatusServiceUnavailable, openai.TypeUnavailable, "no_usable_account", na.Reason)
+	}
+	if errors.Is(err, context.Canceled) {
+		return openai.NewError(499, openai.TypeInvalidRequest, "client_closed_request", "The client closed the request.")
+	}
+	var ue *upstream.Error
+	if !errors.As(err, &ue) {
+		return openai.NewError(http.StatusInternalServerError, openai.TypeServer, "internal_error", "The gateway failed: "+err.Error())
+	}
+	msg := ue.Message
+	switch ue.Kind {
+	case upstream.KindQuota:
+		e := openai.NewError(http.StatusTooManyRequests, openai.TypeRateLimit, "rate_limit_exceeded",
+			"Gemini Business rate-limited every account that was tried: "+msg)
+		if ue.RetryAfter > 0 {
+			e.RetryAfter = int((ue.RetryAfter + time.Second - 1) / time.Second)
+		} else {
+			e.RetryAfter = 60
+		}
+		return e
+	case upstream.KindExpired:
+		return openai.NewError(http.StatusServiceUnavailable, openai.TypeUnavailable, "account_expired",
+			"The Gemini Business sign-in of the account(s) tried has expired and no other account could serve: renew the cookies. ("+msg+")")
+	case upstream.KindBanned:
+		return openai.NewError(http.StatusServiceUnavailable, openai.TypeUnavailable, "account_banned",
+			"Gemini Business refused the account(s) tried (403) and no other account could serve. ("+msg+")")
+	case upstream.KindBadRequest:
+		return openai.NewError(http.StatusBadRequest, openai.TypeInvalidRequest, "upstream_bad_request", "Gemini Business refused the request: "+msg)
+	case upstream.KindPolicy:
+		return openai.NewError(http.StatusBadRequest, openai.TypeInvalidRequest, "content_policy_violation", msg+" ["+ue.Status+"]")
+	case upstream.KindEmpty:
+		return openai.NewError(http.StatusBadGateway, openai.TypeServer, "empty_response", "Gemini Business produced no answer: "+msg)
+	}
+	if ue.Network && strings.Contains(msg, "timeout") {
+		return openai.NewError(http.StatusGatewayTimeout, openai.TypeServer, "upstream_timeout", "Gemini Business did not answer in time: "+msg)
+	}
+	return openai.NewError(http.StatusBadGateway, openai.TypeServer, "upstream_error", "Gemini Business failed: "+msg)
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
