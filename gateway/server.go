@@ -37,7 +37,7 @@ const (
 // serving through SetConfig; the others need a restart of the listener.
 type Config struct {
 	Host string // listener address, default 127.0.0.1
-	Port int    // default 7860
+	Port int    // DefaultConfig: 7860; 0 picks a free port
 
 	APIKey string // live; "" = no authentication (loopback only)
 	// AllowedHosts are extra Host header names accepted besides localhost
@@ -112,9 +112,6 @@ func (c Config) withDefaults() Config {
 	if c.Host == "" {
 		c.Host = d.Host
 	}
-	if c.Port == 0 {
-		c.Port = d.Port
-	}
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = d.MaxBodyBytes
 	}
@@ -166,7 +163,7 @@ func (c Config) Validate() error {
 	if !IsLoopback(c.Host) && c.APIKey == "" {
 		return fmt.Errorf("HOST=%s accepts connections from other machines, which needs an API key: set API_KEY (or bind to 127.0.0.1)", c.Host)
 	}
-	if c.Port < 1 || c.Port > 65535 {
+	if c.Port < 0 || c.Port > 65535 {
 		return fmt.Errorf("PORT: want 1-65535, got %d", c.Port)
 	}
 	switch c.Reasoning {

@@ -11,10 +11,12 @@
 package pool
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -397,39 +399,51 @@ type NoAccountError struct {
 
 func (e *NoAccountError) Error() string { return e.Reason }
 
-// noAccountError explains the empty selection; p.mu held.
+// noAccountError explains the empty selection; p.mu held. With a few
+// accounts it names each one and why it cannot serve; with many it counts.
 func (p *Pool) noAccountError(now time.Time) error {
 	if len(p.members) == 0 {
 		return &NoAccountError{Reason: "no Gemini Business account is configured: add one in the app or through /api/admin/accounts"}
 	}
 	var earliest time.Time
-	counts := map[string]int{}
+	counts := map[State]int{}
+	ms := make([]*member, 0, len(p.members))
 	for _, m := range p.members {
+		ms = append(ms, m)
+	}
+	slices.SortFunc(ms, func(a, b *member) int { return cmp.Compare(a.acct.ID, b.acct.ID) })
+	var each []string
+	for _, m := range ms {
 		a := &m.acct
-		switch {
-		case !a.Enabled:
-			counts["disabled"]++
-		case !a.Status.Usable():
-			counts[string(a.Status)]++
-		case a.Cooling(now):
-			counts["cooling down"]++
-			if earliest.IsZero() || a.CooldownUntil.Before(earliest) {
-				earliest = a.CooldownUntil
-			}
-		default:
-			counts["already tried"]++
+		st, why := StateOf(*a, now)
+		if usable(m, now) {
+			st, why = "already tried", ""
 		}
+		counts[st]++
+		if a.Cooling(now) && a.Enabled && a.Status.Usable() && (earliest.IsZero() || a.CooldownUntil.Before(earliest)) {
+			earliest = a.CooldownUntil
+		}
+		line := fmt.Sprintf("%s: %s", a.Name, st)
+		if why != "" {
+			line += " (" + why + ")"
+		}
+		each = append(each, line)
 	}
-	keys := make([]string, 0, len(counts))
-	for k := range counts {
-		keys = append(keys, k)
+	var reason string
+	if len(each) <= 5 {
+		reason = "no usable account: " + strings.Join(each, "; ")
+	} else {
+		keys := make([]string, 0, len(counts))
+		for k := range counts {
+			keys = append(keys, string(k))
+		}
+		sort.Strings(keys)
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = fmt.Sprintf("%d %s", counts[State(k)], k)
+		}
+		reason = fmt.Sprintf("no usable account (%d in all: %s)", len(p.members), strings.Join(parts, ", "))
 	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%d %s", counts[k], k)
-	}
-	reason := fmt.Sprintf("no usable account (%d in all: %s)", len(p.members), strings.Join(parts, ", "))
 	if !earliest.IsZero() {
 		d := earliest.Sub(now).Round(time.Second)
 		if d < time.Second {
@@ -437,8 +451,8 @@ func (p *Pool) noAccountError(now time.Time) error {
 		}
 		return &NoAccountError{RetryAfter: d, Reason: reason + fmt.Sprintf("; the first frees up in %s", d)}
 	}
-	if counts["expired"] > 0 {
-		reason += "; renew the expired accounts' cookies"
+	if counts[StateExpired] > 0 || counts[StateDisabled] > 0 {
+		reason += "; renew expired accounts' cookies or turn accounts back on"
 	}
 	return &NoAccountError{Reason: reason}
 }
