@@ -225,3 +225,12 @@ func newLocalServer(t *testing.T, h http.Handler) string {
 	t.Cleanup(srv.Close)
 	return srv.URL
 }
+
+type (
+	upstreamConfig = upstream.Config
+	gatewayConfig  = gateway.Config
+)
+
+func upstreamCreds(a fakeupstream.Account, id int64) upstream.Credentials {
+	return upstream.Credentials{AccountID: fmt.Sprintf("test-%d", id), SecureCSES: a.SecureCSES, HostCOSES: a.HostCOSES, CSESIDX: a.CSESIDX, ConfigID: a.ConfigID}
+}

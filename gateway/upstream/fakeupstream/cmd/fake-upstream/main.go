@@ -41,6 +41,7 @@ type config struct {
 	allowRemote bool
 	gzip        bool
 	rotateKeys  bool
+	printEnv    bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -57,6 +58,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.allowRemote, "allow-remote", false, "allow a non-loopback -addr")
 	fs.BoolVar(&c.gzip, "gzip", false, "gzip streamAssist bodies when the client accepts it")
 	fs.BoolVar(&c.rotateKeys, "rotate-keys", false, "mint a new signing key on every getoxsrf")
+	fs.BoolVar(&c.printEnv, "print-env", false, "print the variables that point a gateway at -addr, then exit")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -102,6 +104,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "fake-upstream:", err)
 		return 2
 	}
+	if c.printEnv {
+		printEnv(stdout, "http://"+c.addr)
+		return 0
+	}
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		fmt.Fprintln(stderr, "fake-upstream:", err)
@@ -123,9 +129,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 
 	base := "http://" + displayAddr(ln.Addr())
-	a := fakeupstream.DemoAccount(1)
-	fmt.Fprintf(stdout, "GEMINI_BUSINESS_URL=%s/business\nGEMINI_AUTH_URL=%s/auth\nGEMINI_API_URL=%s/api\n", base, base, base)
-	fmt.Fprintf(stdout, "SECURE_C_SES=%s\nHOST_C_OSES=%s\nCSESIDX=%s\nCONFIG_ID=%s\n", a.SecureCSES, a.HostCOSES, a.CSESIDX, a.ConfigID)
+	printEnv(stdout, base)
 	for i := 2; i <= c.accounts; i++ {
 		a := fakeupstream.DemoAccount(i)
 		fmt.Fprintf(stderr, "account %d: SECURE_C_SES=%s HOST_C_OSES=%s CSESIDX=%s CONFIG_ID=%s\n", i, a.SecureCSES, a.HostCOSES, a.CSESIDX, a.ConfigID)
@@ -153,6 +157,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		code = 1
 	}
 	return code
+}
+
+// printEnv writes the environment that points a gateway at base with demo
+// account 1.
+func printEnv(w io.Writer, base string) {
+	a := fakeupstream.DemoAccount(1)
+	fmt.Fprintf(w, "GEMINI_BUSINESS_URL=%s/business\nGEMINI_AUTH_URL=%s/auth\nGEMINI_API_URL=%s/api\n", base, base, base)
+	fmt.Fprintf(w, "SECURE_C_SES=%s\nHOST_C_OSES=%s\nCSESIDX=%s\nCONFIG_ID=%s\n", a.SecureCSES, a.HostCOSES, a.CSESIDX, a.ConfigID)
 }
 
 // displayAddr turns a wildcard listen address into one a client can dial.

@@ -1,0 +1,87 @@
+# gemini-gateway — see README.md. Every target works on a clean clone.
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X github.com/gemgate/gemini-gateway/app.Version=$(VERSION)
+# migrated_fynedo: the UI only touches widgets on the Fyne goroutine.
+TAGS     := migrated_fynedo
+GO       ?= go
+FUZZTIME ?= 10s
+PKGS     := ./...
+
+.PHONY: all setup build build-headless fake run run-headless test test-go fuzz-smoke fuzz bench soak lint screenshots package clean
+
+all: build
+
+## setup: install the Debian packages, Go modules and npm client the build and tests need
+setup:
+	.ci/setup
+
+## build: the desktop app with the gateway inside -> ./bin/gemini-gateway
+build:
+	$(GO) build -tags $(TAGS) -trimpath -ldflags "$(LDFLAGS)" -o bin/gemini-gateway .
+
+## build-headless: a cgo-free server binary without the GUI -> ./bin/gemini-gateway-headless
+build-headless:
+	CGO_ENABLED=0 $(GO) build -tags nogui -trimpath -ldflags "$(LDFLAGS)" -o bin/gemini-gateway-headless .
+
+## fake: the fake Gemini Business upstream -> ./bin/fake-upstream
+fake:
+	$(GO) build -trimpath -o bin/fake-upstream ./gateway/upstream/fakeupstream/cmd/fake-upstream
+
+## run: build and start the desktop app
+run: build
+	./bin/gemini-gateway
+
+## run-headless: build and serve without a GUI
+run-headless: build
+	./bin/gemini-gateway -headless
+
+## test: everything — vet, the race-enabled test suite against real PostgreSQL,
+## a real Secret Service and Xvfb, and a short run of every fuzz target
+test:
+	.ci/with-services $(MAKE) --no-print-directory test-go fuzz-smoke
+
+test-go: lint
+	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+# Each fuzz target for FUZZTIME (10s in the test suite; `make fuzz` runs longer).
+FUZZ_TARGETS := \
+	./gateway/upstream:FuzzArrayScanner ./gateway/upstream:FuzzStreamDecode ./gateway/upstream:FuzzParseOXSRF \
+	./gateway/openai:FuzzDecodeChatRequest ./gateway/openai:FuzzSSERoundTrip \
+	./gateway/accounts:FuzzParseImport
+
+fuzz-smoke:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "fuzz $$fn ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) $$pkg >/tmp/fuzz-$$fn.log 2>&1 || { cat /tmp/fuzz-$$fn.log; exit 1; }; \
+	done
+
+## fuzz: every fuzz target for 10 minutes
+fuzz:
+	$(MAKE) --no-print-directory fuzz-smoke FUZZTIME=10m
+
+## bench: Go benchmarks of the hot paths, then the gateway-vs-direct load comparison
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./gateway/... | tee bench/go-bench.txt
+	$(GO) run ./gateway/bench/cmd/gwbench -out bench/results.json
+
+## soak: the full load and soak test (30 minutes)
+soak:
+	.ci/with-services env SOAK=full $(GO) test -race=false -count=1 -timeout 60m -run 'TestSoak|TestLoad' -v ./gateway/
+
+## lint: formatting and vet
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet -tags $(TAGS) $(PKGS)
+
+## screenshots: run the real app under Xvfb with demo data and save docs/screenshots/*.png
+screenshots: build fake
+	.ci/with-services .ci/screenshots
+
+## package: the Linux package (tar.xz with a .desktop entry) via fyne package
+package:
+	$(GO) run fyne.io/tools/cmd/fyne@v1.7.4 package -os linux -release -tags $(TAGS) --app-build 1 -name "Gemini Gateway" -icon assets/icon.png
+	git checkout -- FyneApp.toml 2>/dev/null || true
+
+clean:
+	rm -rf bin dist
