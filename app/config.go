@@ -155,7 +155,7 @@ func Settings() []Setting {
 				return nil
 			}},
 		{Name: "PORT", Help: "port of the OpenAI-compatible API", Default: "7860",
-			apply: intVal(1, 65535, func(c *Config, n int) { c.Gateway.Port = n })},
+			apply: intVal(0, 65535, func(c *Config, n int) { c.Gateway.Port = n })}, // 0: any free port
 		{Name: "API_KEY", Help: "Bearer key clients must send; empty = no key (loopback only)",
 			apply: strVal(func(c *Config, v string) { c.Gateway.APIKey = v })},
 		{Name: "GATEWAY_DATA_DIR", Help: "where the database and settings live", Default: "the OS user config dir",

@@ -2,88 +2,26 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
+	"github.com/gemgate/gemini-gateway/app/internal/pgtest"
 	"github.com/gemgate/gemini-gateway/gateway/accounts"
 )
 
-// PostgreSQL tests need a server: TEST_DATABASE_URL names a database the
-// tests may create and drop schemas in. Without it they are skipped, unless
-// GATEWAY_TEST_STRICT=1 (CI) makes that a failure.
-func postgresBaseURL(t *testing.T) string {
-	t.Helper()
-	u := os.Getenv("TEST_DATABASE_URL")
-	if u != "" {
-		return u
-	}
-	if os.Getenv("GATEWAY_TEST_STRICT") == "1" {
-		t.Fatal("GATEWAY_TEST_STRICT=1 but TEST_DATABASE_URL is not set: the PostgreSQL tests cannot run. " +
-			"Set TEST_DATABASE_URL to a PostgreSQL URL, e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable")
-	}
-	t.Skip("TEST_DATABASE_URL is not set: skipping the PostgreSQL tests (set it to a PostgreSQL URL to run them; GATEWAY_TEST_STRICT=1 turns this skip into a failure)")
-	return ""
-}
+func postgresBaseURL(t *testing.T) string { return pgtest.BaseURL(t) }
 
-// withSearchPath returns base with search_path set to schema, in either
-// connection-string form.
 func withSearchPath(t *testing.T, base, schema string) string {
-	t.Helper()
-	if strings.HasPrefix(base, "postgres://") || strings.HasPrefix(base, "postgresql://") {
-		u, err := url.Parse(base)
-		if err != nil {
-			t.Fatalf("TEST_DATABASE_URL: %v", err)
-		}
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		return u.String()
-	}
-	return base + " search_path=" + schema
+	return pgtest.WithSearchPath(t, base, schema)
 }
 
 // newPostgresSchema creates a schema with a random name, dropped when the
 // test ends, and returns a URL whose connections use it.
 func newPostgresSchema(t *testing.T) string {
-	t.Helper()
-	base := postgresBaseURL(t)
-	var b [6]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		t.Fatal(err)
-	}
-	schema := "gwtest_" + hex.EncodeToString(b[:])
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	admin, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("connect to TEST_DATABASE_URL: %v", err)
-	}
-	defer admin.Close(ctx)
-	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("create test schema: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		admin, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Errorf("drop test schema %s: %v", schema, err)
-			return
-		}
-		defer admin.Close(ctx)
-		if _, err := admin.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop test schema %s: %v", schema, err)
-		}
-	})
-	return withSearchPath(t, base, schema)
+	u, _ := pgtest.Schema(t)
+	return u
 }
 
 func postgresEngine() engine {
