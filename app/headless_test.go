@@ -1,0 +1,196 @@
+package app
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gemgate/gemini-gateway/gateway/upstream/fakeupstream"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// headlessBinary builds the real program once per test run (without the
+// GUI, so it needs neither cgo nor a display).
+func headlessBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "gemini-gateway-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "gemini-gateway")
+		cmd := exec.Command("go", "build", "-tags", "nogui", "-o", binPath, "..")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+type proc struct {
+	cmd  *exec.Cmd
+	out  *lockedBuffer
+	done chan struct{} // closed when the process has exited
+}
+
+func startHeadless(t *testing.T, env []string) *proc {
+	t.Helper()
+	cmd := exec.Command(headlessBinary(t), "-headless")
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "GATEWAY_DATA_DIR=" + t.TempDir(), "HEALTH_CHECK_ENABLED=false"}, env...)
+	cmd.Dir = t.TempDir() // no stray .env
+	p := &proc{cmd: cmd, out: &lockedBuffer{}, done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = p.out, p.out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-p.done
+		if t.Failed() {
+			t.Logf("gateway output:\n%s", p.out.String())
+		}
+	})
+	return p
+}
+
+func (p *proc) wait(t *testing.T, d time.Duration) int {
+	t.Helper()
+	select {
+	case <-p.done:
+		return p.cmd.ProcessState.ExitCode()
+	case <-time.After(d):
+		t.Fatalf("process still running after %v", d)
+		return -1
+	}
+}
+
+func fakeEnv(fake *fakeupstream.Server, a fakeupstream.Account) []string {
+	return []string{
+		"GEMINI_BUSINESS_URL=" + fake.BusinessURL(), "GEMINI_AUTH_URL=" + fake.AuthURL(), "GEMINI_API_URL=" + fake.APIURL(),
+		"SECURE_C_SES=" + a.SecureCSES, "HOST_C_OSES=" + a.HostCOSES, "CSESIDX=" + a.CSESIDX, "CONFIG_ID=" + a.ConfigID,
+	}
+}
+
+// The README's headless session: start, /healthz, a streamed chat token by
+// token, then SIGTERM with a stream open: it finishes and the exit code is 0.
+func TestHeadlessProcess(t *testing.T) {
+	fake := fakeupstream.Start(fakeupstream.Options{SplitWrites: true})
+	defer fake.Close()
+	acct := fakeupstream.DemoAccount(1)
+	fake.AddAccount(acct)
+	port := freePort(t)
+	base := "http://127.0.0.1:" + strconv.Itoa(port)
+	p := startHeadless(t, append(fakeEnv(fake, acct), "PORT="+strconv.Itoa(port), "SHUTDOWN_GRACE=10s"))
+	waitUntil(t, 10*time.Second, "/healthz", func() bool {
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil && resp.StatusCode == 200
+	})
+
+	resp, err := http.Post(base+"/v1/chat/completions", "application/json",
+		strings.NewReader(`{"model":"gemini-2.5-pro","stream":true,"messages":[{"role":"user","content":"Hello!"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames := 0
+	var text strings.Builder
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+			frames++
+			if i := strings.Index(data, `"content":"`); i >= 0 && data != "[DONE]" {
+				text.WriteString(data[i:])
+			}
+		}
+	}
+	resp.Body.Close()
+	if frames < 8 || !strings.Contains(text.String(), "春风拂柳绿") {
+		t.Fatalf("%d frames: %s", frames, text.String())
+	}
+
+	// A slow stream is open when SIGTERM arrives; it must complete.
+	fake.QueueScenario(acct.CSESIDX, "slow-first-byte")
+	resp, err = http.Post(base+"/v1/chat/completions", "application/json",
+		strings.NewReader(`{"model":"gemini-auto","stream":true,"messages":[{"role":"user","content":"slow"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.HasSuffix(strings.TrimSpace(string(body)), "data: [DONE]") || !strings.Contains(string(body), "façade") {
+		t.Fatalf("stream cut by shutdown: %s", body)
+	}
+	if code := p.wait(t, 15*time.Second); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	// New connections were refused while it drained.
+	if _, err := http.Get(base + "/healthz"); err == nil {
+		t.Error("still accepting after shutdown")
+	}
+}
+
+func TestHeadlessPortInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	p := startHeadless(t, []string{"PORT=" + port})
+	if code := p.wait(t, 10*time.Second); code != 1 {
+		t.Fatalf("exit code %d", code)
+	}
+	if out := p.out.String(); !strings.Contains(out, "port "+port+" is already in use") || !strings.Contains(out, "PORT=") {
+		t.Fatalf("message: %s", out)
+	}
+}
+
+func TestHeadlessRefusesOpenBindWithoutKey(t *testing.T) {
+	p := startHeadless(t, []string{"HOST=0.0.0.0", "PORT=" + strconv.Itoa(freePort(t))})
+	if code := p.wait(t, 10*time.Second); code != 2 {
+		t.Fatalf("exit code %d", code)
+	}
+	if out := p.out.String(); !strings.Contains(out, "HOST=0.0.0.0") || !strings.Contains(out, "API_KEY") {
+		t.Fatalf("message: %s", out)
+	}
+	p = startHeadless(t, []string{"PORT=notaport"})
+	if code := p.wait(t, 10*time.Second); code != 2 || !strings.Contains(p.out.String(), "PORT") {
+		t.Fatalf("bad PORT: %d %s", code, p.out.String())
+	}
+}
