@@ -45,7 +45,7 @@ test-go: lint
 
 # Each fuzz target for FUZZTIME (10s in the test suite; `make fuzz` runs longer).
 FUZZ_TARGETS := \
-	./gateway/upstream:FuzzArrayScanner ./gateway/upstream:FuzzStreamDecode ./gateway/upstream:FuzzParseOXSRF \
+	./gateway/upstream:FuzzArrayScanner ./gateway/upstream:FuzzStreamDecode ./gateway/upstream:FuzzParseOXSRF ./gateway/upstream:FuzzElementDecode \
 	./gateway/openai:FuzzDecodeChatRequest ./gateway/openai:FuzzSSERoundTrip \
 	./gateway/accounts:FuzzParseImport
 
@@ -60,10 +60,13 @@ fuzz-smoke:
 fuzz:
 	$(MAKE) --no-print-directory fuzz-smoke FUZZTIME=10m
 
-## bench: Go benchmarks of the hot paths, then the gateway-vs-direct load comparison
+## bench: Go benchmarks of the hot paths (bench/go-bench.txt), the gateway-vs-direct
+## load comparison (table, bench/results.json) and the desktop figures (bench/desktop.json)
+## — see bench/README.md. About 3 minutes on two cores once the builds are cached.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./gateway/... | tee bench/go-bench.txt
-	$(GO) run ./gateway/bench/cmd/gwbench -out bench/results.json
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./gateway/... >bench/go-bench.txt; s=$$?; cat bench/go-bench.txt; exit $$s
+	$(GO) run ./gateway/bench/cmd/gwbench -out bench/results.json >bench/results.txt; s=$$?; cat bench/results.txt; exit $$s
+	bench/desktop.sh
 
 ## soak: the full load and soak test (30 minutes)
 soak:

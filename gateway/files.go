@@ -96,7 +96,7 @@ func (s *Server) handleFile(w http.ResponseWriter, r *http.Request) {
 // generatedFiles downloads the files a turn produced and returns Markdown
 // that shows them, with URLs on this gateway.
 func (s *Server) generatedFiles(r *http.Request, res *pool.Result) string {
-	up := s.deps.Upstream
+	up := s.upstreamClient()
 	if up == nil {
 		return ""
 	}

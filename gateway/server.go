@@ -248,6 +248,19 @@ func (s *Server) SetConfig(cfg Config) error {
 	return nil
 }
 
+// SetUpstream switches the client used for generated files.
+func (s *Server) SetUpstream(up *upstream.Client) {
+	s.mu.Lock()
+	s.deps.Upstream = up
+	s.mu.Unlock()
+}
+
+func (s *Server) upstreamClient() *upstream.Client {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.deps.Upstream
+}
+
 // Handler is the whole HTTP handler (for tests and embedding).
 func (s *Server) Handler() http.Handler { return s.handler }
 

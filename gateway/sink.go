@@ -18,6 +18,12 @@ import (
 // empty chunk every interval — because clients give up on a silent
 // connection; failover still works after that, as long as no answer text
 // has been sent.
+//
+// Writes are buffered: the pool calls Flush whenever it is about to wait
+// for the upstream (pool.Flusher), so deltas that arrived in one read
+// leave in one write, and none waits in the buffer while the gateway
+// waits. The first delta — headers, role chunk and text together — and
+// keep-alives are flushed at once.
 type sseSink struct {
 	w         http.ResponseWriter
 	rc        *http.ResponseController
@@ -30,57 +36,60 @@ type sseSink struct {
 	answered  bool
 	thinkOpen bool
 	closed    bool
+	dirty     bool // written since the last flush
 	lastWrite time.Time
 	first     time.Duration
 	text      strings.Builder
 	thought   strings.Builder
 	err       error
 
-	stopKeep chan struct{}
-	keepDone chan struct{}
+	// keep fires when the stream may have been silent for every; a timer
+	// rather than a goroutine per stream, which would cost a stack and a
+	// wake-up per tick for each of a thousand open streams.
+	keep  *time.Timer
+	every time.Duration
 }
 
 func newSSESink(w http.ResponseWriter, id string, created int64, model, reasoning string, keepAlive time.Duration, start time.Time) *sseSink {
 	s := &sseSink{w: w, rc: http.NewResponseController(w), reasoning: reasoning, start: start,
-		stopKeep: make(chan struct{}), keepDone: make(chan struct{}), lastWrite: time.Now()}
-	s.sw = openai.NewStreamWriter(w, s.rc.Flush, id, created, model)
-	go s.keepAlive(keepAlive)
+		every: keepAlive, lastWrite: time.Now()}
+	s.sw = openai.NewStreamWriter(w, s.markDirty, id, created, model)
+	// Under s.mu so that keepAlive, which reads s.keep under it, cannot
+	// run before the assignment.
+	s.mu.Lock()
+	s.keep = time.AfterFunc(keepAlive, s.keepAlive)
+	s.mu.Unlock()
 	return s
 }
 
-// keepAlive sends an empty chunk whenever the stream has been silent for
-// the interval.
-func (s *sseSink) keepAlive(every time.Duration) {
-	defer close(s.keepDone)
-	t := time.NewTicker(every / 2)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stopKeep:
-			return
-		case now := <-t.C:
-			s.mu.Lock()
-			if !s.closed && s.err == nil && now.Sub(s.lastWrite) >= every {
-				if s.commit() == nil {
-					s.write(s.sw.KeepAlive())
-				}
-			}
-			s.mu.Unlock()
-		}
+// keepAlive sends an empty chunk when the stream has been silent for the
+// whole interval, and re-arms itself for the moment the current silence
+// would reach it.
+func (s *sseSink) keepAlive() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.err != nil {
+		return
 	}
+	if silent := time.Since(s.lastWrite); silent < s.every {
+		s.keep.Reset(s.every - silent)
+		return
+	}
+	if s.commit() == nil {
+		s.write(s.sw.KeepAlive())
+		s.flush()
+	}
+	s.keep.Reset(s.every)
 }
 
-// stop ends the keep-alive goroutine; it must run before the handler returns.
+// stop ends the keep-alives; it must run before the handler returns. A
+// keep-alive already running finishes first (it holds s.mu); one that
+// fires later sees closed and writes nothing.
 func (s *sseSink) stop() {
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()
-	select {
-	case <-s.stopKeep:
-	default:
-		close(s.stopKeep)
-	}
-	<-s.keepDone
+	s.keep.Stop()
 }
 
 // commit sends the headers and the role chunk once; s.mu held.
@@ -98,6 +107,31 @@ func (s *sseSink) commit() error {
 	return s.write(s.sw.Role())
 }
 
+// markDirty is the StreamWriter's flush: it only notes that there is
+// something to flush; s.mu held.
+func (s *sseSink) markDirty() error {
+	s.dirty = true
+	return nil
+}
+
+// flush sends what is buffered; s.mu held. It never sends the headers of
+// an uncommitted stream: until the first delta, failure can still be an
+// HTTP error.
+func (s *sseSink) flush() error {
+	if !s.dirty || !s.committed {
+		return s.err
+	}
+	s.dirty = false
+	return s.write(s.rc.Flush())
+}
+
+// Flush implements pool.Flusher.
+func (s *sseSink) Flush() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.flush()
+}
+
 func (s *sseSink) write(err error) error {
 	s.lastWrite = time.Now()
 	if err != nil && s.err == nil {
@@ -112,7 +146,9 @@ func (s *sseSink) markFirst() {
 	}
 }
 
-func (s *sseSink) Begin(int) {}
+// Begin implements pool.Sink; a new attempt first sends what an earlier
+// one left buffered.
+func (s *sseSink) Begin(int) { s.Flush() }
 
 // Thought implements pool.Sink.
 func (s *sseSink) Thought(t string) error {
@@ -122,6 +158,7 @@ func (s *sseSink) Thought(t string) error {
 	if s.reasoning == ReasoningOff {
 		return s.err
 	}
+	first := !s.committed
 	if err := s.commit(); err != nil {
 		return err
 	}
@@ -136,15 +173,22 @@ func (s *sseSink) Thought(t string) error {
 			s.thinkOpen = true
 			s.write(s.sw.Content("<think>\n"))
 		}
-		return s.write(s.sw.Content(t))
+		s.write(s.sw.Content(t))
+	} else {
+		s.write(s.sw.Reasoning(t))
 	}
-	return s.write(s.sw.Reasoning(t))
+	if first {
+		// The first token goes out at once, whatever follows.
+		return s.flush()
+	}
+	return s.err
 }
 
 // Text implements pool.Sink.
 func (s *sseSink) Text(t string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	first := !s.committed
 	if err := s.commit(); err != nil {
 		return err
 	}
@@ -155,7 +199,11 @@ func (s *sseSink) Text(t string) error {
 	}
 	s.answered = true
 	s.text.WriteString(t)
-	return s.write(s.sw.Content(t))
+	s.write(s.sw.Content(t))
+	if first {
+		return s.flush()
+	}
+	return s.err
 }
 
 // AnswerStarted implements pool.Sink.
@@ -177,6 +225,7 @@ func (s *sseSink) fail(e *openai.Error) bool {
 	}
 	s.write(s.sw.Error(e))
 	s.write(s.sw.Done())
+	s.flush()
 	return true
 }
 
@@ -197,6 +246,7 @@ func (s *sseSink) finish(includeUsage bool, u openai.Usage) {
 		s.write(s.sw.Usage(u))
 	}
 	s.write(s.sw.Done())
+	s.flush()
 }
 
 // content is the answer text as the client saw it.

@@ -32,6 +32,14 @@ type Sink interface {
 	AnswerStarted() bool
 }
 
+// Flusher is a Sink that buffers what it writes until Flush. The pool
+// flushes it whenever it is about to wait for the upstream, so that a burst
+// of deltas that arrived together leaves in one write while no delta ever
+// waits in the buffer for the next one.
+type Flusher interface {
+	Flush() error
+}
+
 // Result describes how a request was served.
 type Result struct {
 	AccountID   int64
@@ -136,14 +144,14 @@ func (p *Pool) try(ctx context.Context, id int64, held *sessionEntry, req *Reque
 		if continuing {
 			session, query = held.name, chat.Continuation(req.Messages)
 		} else {
-			if session, err = p.up.CreateSession(ctx, cr); err != nil {
+			if session, err = p.upstream().CreateSession(ctx, cr); err != nil {
 				return nil, err
 			}
 			query = chat.Flatten(req.Messages)
 		}
 		fileIDs := make([]string, 0, len(images))
 		for _, img := range images {
-			fid, err := p.up.AddContextFile(ctx, cr, session, upstream.Upload{MIMEType: img.MIME, Data: img.Data})
+			fid, err := p.upstream().AddContextFile(ctx, cr, session, upstream.Upload{MIMEType: img.MIME, Data: img.Data})
 			if err != nil {
 				if continuing && upstream.KindOf(err) == upstream.KindSessionGone {
 					break
@@ -155,7 +163,7 @@ func (p *Pool) try(ctx context.Context, id int64, held *sessionEntry, req *Reque
 		if len(fileIDs) != len(images) {
 			continue // session gone during upload: start over with a new one
 		}
-		stream, err := p.up.StreamAssist(ctx, cr, upstream.AssistRequest{Session: session, Query: query, FileIDs: fileIDs, ModelID: req.ModelID})
+		stream, err := p.upstream().StreamAssist(ctx, cr, upstream.AssistRequest{Session: session, Query: query, FileIDs: fileIDs, ModelID: req.ModelID})
 		if err != nil {
 			if continuing && upstream.KindOf(err) == upstream.KindSessionGone {
 				// The upstream forgot the session: a new one with the
@@ -177,6 +185,11 @@ func (p *Pool) try(ctx context.Context, id int64, held *sessionEntry, req *Reque
 
 // relay copies a stream into the sink.
 func (p *Pool) relay(s *upstream.Stream, sink Sink, res *Result) error {
+	if f, ok := sink.(Flusher); ok {
+		// A failed flush is remembered by the sink, whose next write
+		// reports it.
+		s.OnWait(func() { _ = f.Flush() })
+	}
 	for {
 		ev, err := s.Next()
 		if err == io.EOF {

@@ -200,7 +200,7 @@ func (c *Checker) check(ctx context.Context, id int64, cfg HealthConfig) CheckOu
 			err = &upstream.Error{Op: "secrets", Kind: upstream.KindExpired, Message: "cannot read this account's secrets: " + err.Error()}
 			break
 		}
-		res, err = p.up.CheckAccount(cctx, cr)
+		res, err = p.upstream().CheckAccount(cctx, cr)
 		if err != nil && cctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
 			err = &upstream.Error{Op: "health check", Kind: upstream.KindTransient, Network: true, Message: "timed out after " + cfg.Timeout.String()}
 		}

@@ -114,6 +114,7 @@ type Upstream interface {
 
 // Pool serves requests from a set of accounts. Safe for concurrent use.
 type Pool struct {
+	upMu   sync.RWMutex
 	up     Upstream
 	source Source
 	store  accounts.Store // may be nil when there is only the env account
@@ -180,6 +181,19 @@ func (p *Pool) Close() {
 	if p.usage != nil {
 		p.usage.Close()
 	}
+}
+
+// SetUpstream switches to a new upstream client (its settings changed).
+func (p *Pool) SetUpstream(up Upstream) {
+	p.upMu.Lock()
+	p.up = up
+	p.upMu.Unlock()
+}
+
+func (p *Pool) upstream() Upstream {
+	p.upMu.RLock()
+	defer p.upMu.RUnlock()
+	return p.up
 }
 
 // SetConfig applies new settings without a restart.
@@ -277,7 +291,7 @@ func (p *Pool) apply(a accounts.Account) {
 }
 
 func (p *Pool) forget(id int64) {
-	p.up.Forget(accountKey(id))
+	p.upstream().Forget(accountKey(id))
 	p.sessions.DropAccount(id)
 }
 

@@ -197,7 +197,10 @@ type Stream struct {
 	idle    time.Duration
 	// gotBytes tells the timer which limit it enforces.
 	gotBytes *atomic.Bool
+	// onWait runs before every read from the body (see OnWait).
+	onWait func()
 
+	dec      elementDecoder
 	pending  []Event
 	next     int
 	filter   ctrlFilter
@@ -226,10 +229,20 @@ func (s *Stream) stopTimer() {
 	}
 }
 
+// OnWait makes f run whenever Next is about to read from the upstream,
+// which may block: everything already received has been returned by then.
+// A relay that buffers its output flushes it there, so it can write a
+// burst of deltas with one system call and still never hold a delta back
+// while it waits for the next. Set it before the first Next.
+func (s *Stream) OnWait(f func()) { s.onWait = f }
+
 // timedReader resets the idle timer whenever bytes arrive.
 type timedReader struct{ s *Stream }
 
 func (t timedReader) Read(p []byte) (int, error) {
+	if t.s.onWait != nil {
+		t.s.onWait()
+	}
 	n, err := t.s.body.Read(p)
 	if n > 0 && t.s.timer != nil {
 		if t.s.gotBytes != nil {
@@ -321,12 +334,16 @@ func (s *Stream) Close() error {
 type wireElement struct {
 	Error  *googleError `json:"error"`
 	UToken string       `json:"uToken"`
-	SAR    *struct {
-		Answer      *wireAnswer `json:"answer"`
-		SessionInfo *struct {
-			Session string `json:"session"`
-		} `json:"sessionInfo"`
-	} `json:"streamAssistResponse"`
+	SAR    *wireSAR     `json:"streamAssistResponse"`
+}
+
+type wireSAR struct {
+	Answer      *wireAnswer      `json:"answer"`
+	SessionInfo *wireSessionInfo `json:"sessionInfo"`
+}
+
+type wireSessionInfo struct {
+	Session string `json:"session"`
 }
 
 type wireAnswer struct {
@@ -343,20 +360,29 @@ type wireAnswer struct {
 }
 
 type wireReply struct {
-	GroundedContent *struct {
-		Content *struct {
-			Text    string `json:"text"`
-			Thought bool   `json:"thought"`
-			File    *File  `json:"file"`
-		} `json:"content"`
-	} `json:"groundedContent"`
+	GroundedContent *wireGrounded `json:"groundedContent"`
+}
+
+type wireGrounded struct {
+	Content *wireContent `json:"content"`
+}
+
+type wireContent struct {
+	Text    string `json:"text"`
+	Thought bool   `json:"thought"`
+	File    *File  `json:"file"`
 }
 
 // element decodes one array element into pending events.
 func (s *Stream) element(raw []byte) error {
 	var el wireElement
-	if err := json.Unmarshal(raw, &el); err != nil {
-		return &Error{Op: s.op, Kind: KindTransient, Message: "upstream sent an undecodable element", Partial: s.answer.String(), Err: err}
+	if !s.dec.decode(raw, &el) {
+		// The uncommon shapes, and every malformed element, take the
+		// general decoder; its result and errors are the reference.
+		el = wireElement{}
+		if err := json.Unmarshal(raw, &el); err != nil {
+			return &Error{Op: s.op, Kind: KindTransient, Message: "upstream sent an undecodable element", Partial: s.answer.String(), Err: err}
+		}
 	}
 	if el.Error != nil {
 		return inBodyError(s.op, el.Error, s.answer.String())

@@ -4,10 +4,16 @@
 //
 // It prints the environment a user exports to point the gateway at it,
 // then serves until SIGINT or SIGTERM.
+//
+// With -stats it also answers GET /_fake/stats (loopback callers only) with
+// the getoxsrf count of every demo account and the number of open streams,
+// so that a load driver in another process (gateway/bench) can check how
+// often the gateway signs in.
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -42,6 +48,9 @@ type config struct {
 	gzip        bool
 	rotateKeys  bool
 	printEnv    bool
+	benchDeltas int
+	benchText   string
+	stats       bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -59,6 +68,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.gzip, "gzip", false, "gzip streamAssist bodies when the client accepts it")
 	fs.BoolVar(&c.rotateKeys, "rotate-keys", false, "mint a new signing key on every getoxsrf")
 	fs.BoolVar(&c.printEnv, "print-env", false, "print the variables that point a gateway at -addr, then exit")
+	fs.IntVar(&c.benchDeltas, "bench-deltas", 0, "answer deltas of the bench scenario (0 = the package default, 20)")
+	fs.StringVar(&c.benchText, "bench-text", "", "text of each bench delta (empty = the package default, \"hello \")")
+	fs.BoolVar(&c.stats, "stats", false, "serve GET /_fake/stats (getoxsrf counts per account) to loopback callers")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -67,6 +79,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if c.accounts < 1 {
 		return config{}, errors.New("-accounts must be at least 1")
+	}
+	if c.benchDeltas < 0 {
+		return config{}, errors.New("-bench-deltas must not be negative")
 	}
 	if c.scenario != "" && !fakeupstream.IsBuiltin(c.scenario) {
 		return config{}, fmt.Errorf("unknown -scenario %q (one of %s)", c.scenario, strings.Join(fakeupstream.BuiltinNames(), ", "))
@@ -121,6 +136,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		DefaultScenario: c.scenario,
 		Gzip:            c.gzip,
 		RotateKeys:      c.rotateKeys,
+		BenchDeltas:     c.benchDeltas,
+		BenchDeltaText:  c.benchText,
 		// A long-running demo must not grow without bound.
 		MaxRecordedRequests: 1000,
 	})
@@ -136,7 +153,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "fake-upstream: serving %s (Ctrl-C to stop)\n", base)
 
-	srv := &http.Server{Handler: fake.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	handler := fake.Handler()
+	if c.stats {
+		handler = withStats(handler, fake, c.accounts)
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 
@@ -174,4 +195,40 @@ func displayAddr(a net.Addr) string {
 		return a.String()
 	}
 	return net.JoinHostPort("127.0.0.1", fmt.Sprint(tcp.Port))
+}
+
+// statsPath is outside the three host prefixes, so it cannot shadow a route
+// of the imitated upstream.
+const statsPath = "/_fake/stats"
+
+// Stats is the body of GET /_fake/stats.
+type Stats struct {
+	// Getoxsrf counts getoxsrf calls per demo account, keyed by CSESIDX,
+	// successful or not, since the start.
+	Getoxsrf map[string]int `json:"getoxsrf"`
+	// ActiveStreams is the number of widgetStreamAssist answers in progress.
+	ActiveStreams int `json:"active_streams"`
+}
+
+// withStats answers statsPath itself and passes everything else on. Only
+// loopback peers get an answer: the counts say which accounts are in use.
+func withStats(next http.Handler, fake *fakeupstream.Server, accounts int) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != statsPath {
+			next.ServeHTTP(w, r)
+			return
+		}
+		host, _, _ := net.SplitHostPort(r.RemoteAddr)
+		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() || r.Method != http.MethodGet {
+			http.NotFound(w, r)
+			return
+		}
+		st := Stats{Getoxsrf: make(map[string]int, accounts), ActiveStreams: fake.ActiveStreams()}
+		for i := 1; i <= accounts; i++ {
+			idx := fakeupstream.DemoAccount(i).CSESIDX
+			st.Getoxsrf[idx] = fake.GetoxsrfCount(idx)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(st)
+	})
 }

@@ -3,12 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gemgate/gemini-gateway/gateway/upstream/fakeupstream"
 )
 
 func TestCheckLoopback(t *testing.T) {
@@ -132,5 +136,36 @@ func TestRunPrintsEnvironmentAndServes(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("run did not stop after cancellation")
+	}
+}
+
+func TestStatsCountsGetoxsrf(t *testing.T) {
+	fake := fakeupstream.New(fakeupstream.Options{Seed: 1})
+	for i := 1; i <= 2; i++ {
+		fake.AddAccount(fakeupstream.DemoAccount(i))
+	}
+	srv := httptest.NewServer(withStats(fake.Handler(), fake, 2))
+	defer srv.Close()
+	a := fakeupstream.DemoAccount(2)
+	for range 3 {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/business/auth/getoxsrf?csesidx="+a.CSESIDX, nil)
+		req.Header.Set("Cookie", "__Secure-C_SES="+a.SecureCSES)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	resp, err := http.Get(srv.URL + statsPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st Stats
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Getoxsrf[a.CSESIDX] != 3 || st.Getoxsrf[fakeupstream.DemoAccount(1).CSESIDX] != 0 || len(st.Getoxsrf) != 2 {
+		t.Fatalf("stats %+v", st)
 	}
 }
