@@ -28,7 +28,10 @@ var Version = "0.1.0-dev"
 
 // App is one running gateway with everything it needs.
 type App struct {
+	// Cfg is the configuration the app was built with; Config returns the
+	// current one, which the desktop Settings panel may have changed.
 	Cfg      *Config
+	cfgMu    sync.RWMutex
 	Log      *slog.Logger
 	Redactor *logging.Redactor
 	Bus      *events.Bus
@@ -205,6 +208,33 @@ func (a *App) startBackground() {
 		}()
 	}
 }
+
+// Config returns the current configuration.
+func (a *App) Config() *Config {
+	a.cfgMu.RLock()
+	defer a.cfgMu.RUnlock()
+	return a.Cfg
+}
+
+// SetConfig records a new configuration (its parts are applied by the
+// caller: server, pool, checker, upstream).
+func (a *App) SetConfig(c *Config) {
+	a.cfgMu.Lock()
+	a.Cfg = c
+	a.cfgMu.Unlock()
+}
+
+// swapUpstream replaces the upstream client (proxy, timeouts or hosts
+// changed); requests in flight finish on the old one.
+func (a *App) swapUpstream(up *upstream.Client) {
+	old := a.Upstream
+	a.Upstream = up
+	a.Pool.SetUpstream(up)
+	a.Server.SetUpstream(up)
+	old.CloseIdleConnections()
+}
+
+func eventGateway() events.Event { return events.Event{Kind: events.GatewayState} }
 
 // StartGateway binds the port and serves in the background. A port held by
 // another program is reported as *gateway.ErrPortInUse.

@@ -51,6 +51,9 @@ type Config struct {
 	Sources map[string]string
 	// EnvFiles are the .env files that were read.
 	EnvFiles []string
+	// Layers are the sources Resolve applied, lowest precedence first
+	// (kept so saved settings can be re-resolved without a restart).
+	Layers []Layer
 }
 
 // Setting is one configuration variable.
@@ -432,6 +435,7 @@ type Layer struct {
 // variable and what it accepts.
 func Resolve(layers []Layer) (*Config, error) {
 	c := Defaults()
+	c.Layers = layers
 	merged := map[string]Layer{}
 	for _, l := range layers {
 		for k, v := range l.Vars {

@@ -3,12 +3,139 @@
 package app
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
+	"time"
+
+	"fyne.io/fyne/v2"
+	fyneapp "fyne.io/fyne/v2/app"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/gemgate/gemini-gateway/assets"
+	"github.com/gemgate/gemini-gateway/gateway"
+	"github.com/gemgate/gemini-gateway/ui"
 )
 
-// runGUI starts the desktop app.
+// runGUI is the desktop app: the window, the tray, and the gateway
+// in-process. Closing the window hides it; Quit in the tray (or a signal)
+// ends Run, after which the gateway shuts down gracefully.
 func runGUI(cfg *Config) int {
-	fmt.Fprintln(os.Stderr, "gemini-gateway: the desktop GUI is not built yet; serving headless")
-	return RunHeadless(cfg, os.Stderr, nil)
+	inst, err := acquireInstance(cfg.DataDir)
+	if errors.Is(err, errAnotherInstance) {
+		fmt.Fprintln(os.Stderr, "gemini-gateway:", err)
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gemini-gateway:", err)
+		return 1
+	}
+	defer inst.Close()
+
+	// The desktop app always has an API key: it generates one on first run.
+	if cfg.Gateway.APIKey == "" {
+		if err := ensureAPIKey(cfg); err != nil {
+			fmt.Fprintln(os.Stderr, "gemini-gateway: could not save a new API key:", err)
+		}
+	}
+
+	fa := fyneapp.NewWithID(AppID)
+	fa.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon()))
+
+	logOut := io.Writer(os.Stderr)
+	if f, err := openLogFile(cfg.DataDir); err == nil {
+		defer f.Close()
+		logOut = io.MultiWriter(os.Stderr, f)
+	}
+	ctx := context.Background()
+	a, err := Build(ctx, cfg, logOut)
+	if err != nil {
+		showFatal(fa, "Gemini Gateway could not start", err.Error())
+		return 1
+	}
+	ctrl := newController(a)
+	if err := ctrl.StartGateway(); err != nil {
+		var inUse *gateway.ErrPortInUse
+		if !errors.As(err, &inUse) {
+			a.Log.Error("gateway did not start", "err", err)
+		}
+	}
+
+	quit := func() { fa.Quit() }
+	u := ui.New(fa, ctrl, fyne.Do, ui.Options{StartPanel: os.Getenv("GATEWAY_UI_PANEL"), Notify: true, OnQuit: quit})
+	u.InstallTray(map[ui.GatewayState]fyne.Resource{
+		ui.StateServing:  fyne.NewStaticResource("tray-serving.png", assets.Tray(assets.TrayServing)),
+		ui.StateDegraded: fyne.NewStaticResource("tray-degraded.png", assets.Tray(assets.TrayDegraded)),
+		ui.StateNoUsable: fyne.NewStaticResource("tray-down.png", assets.Tray(assets.TrayDown)),
+		ui.StateStopped:  fyne.NewStaticResource("tray-stopped.png", assets.Tray(assets.TrayStopped)),
+	})
+	inst.OnShow(func() { fyne.Do(u.Show) })
+	if os.Getenv("GATEWAY_UI_HIDDEN") == "" {
+		u.Show()
+	}
+	a.Log.Info("desktop app ready", "addr", a.Server.Addr(), "data_dir", cfg.DataDir)
+	fa.Run()
+
+	// Quit skips close intercepts: shut down here, after Run.
+	a.Log.Info("desktop app quitting: letting open streams finish", "grace", a.Config().Gateway.ShutdownGrace.String())
+	u.Close()
+	ctrl.close()
+	grace := a.Config().Gateway.ShutdownGrace
+	sctx, cancel := context.WithTimeout(ctx, grace+5*time.Second)
+	defer cancel()
+	if err := a.Close(sctx); err != nil {
+		a.Log.Warn("shutdown", "err", err)
+	}
+	return 0
+}
+
+// ensureAPIKey generates an API key, saves it with the settings and puts
+// it into cfg (its settings layer too, so the Settings panel shows it).
+func ensureAPIKey(cfg *Config) error {
+	saved, err := LoadSettings(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	key := NewAPIKey()
+	saved["API_KEY"] = key
+	if err := SaveSettings(cfg.DataDir, saved); err != nil {
+		return err
+	}
+	cfg.Gateway.APIKey = key
+	for i := range cfg.Layers {
+		if cfg.Layers[i].Source == "settings" {
+			cfg.Layers[i].Vars = saved
+		}
+	}
+	return nil
+}
+
+// openLogFile appends the (redacted) log to <data dir>/gateway.log,
+// starting afresh when it grew past 10 MB.
+func openLogFile(dataDir string) (*os.File, error) {
+	p := filepath.Join(dataDir, "gateway.log")
+	if fi, err := os.Stat(p); err == nil && fi.Size() > 10<<20 {
+		os.Rename(p, p+".1")
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, err
+	}
+	return os.OpenFile(p, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+}
+
+// showFatal shows a start-up failure in a window (a double-clicked app has
+// no terminal to print to) and waits for the user to close it.
+func showFatal(fa fyne.App, title, msg string) {
+	fmt.Fprintln(os.Stderr, "gemini-gateway:", msg)
+	w := fa.NewWindow(title)
+	text := widget.NewLabel(msg)
+	text.Wrapping = fyne.TextWrapWord
+	w.SetContent(container.NewBorder(nil, container.NewCenter(widget.NewButton("Quit", fa.Quit)), nil, nil,
+		container.NewPadded(widget.NewCard(title, "", text))))
+	w.Resize(fyne.NewSize(560, 260))
+	w.ShowAndRun()
 }

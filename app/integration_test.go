@@ -66,10 +66,14 @@ type testApp struct {
 
 func startApp(t *testing.T, fake *fakeupstream.Server, vars map[string]string) *testApp {
 	t.Helper()
+	data := t.TempDir()
+	// The port goes into the saved settings (as the Settings panel would put
+	// it), so tests can change it like a user does.
+	if err := SaveSettings(data, map[string]string{"PORT": "0", "API_KEY": "sk-test-" + fmt.Sprint(time.Now().UnixNano())}); err != nil {
+		t.Fatal(err)
+	}
 	env := map[string]string{
-		"GATEWAY_DATA_DIR":     t.TempDir(),
-		"PORT":                 "0",
-		"API_KEY":              "sk-test-" + fmt.Sprint(time.Now().UnixNano()),
+		"GATEWAY_DATA_DIR":     data,
 		"GEMINI_BUSINESS_URL":  fake.BusinessURL(),
 		"GEMINI_AUTH_URL":      fake.AuthURL(),
 		"GEMINI_API_URL":       fake.APIURL(),
@@ -79,11 +83,15 @@ func startApp(t *testing.T, fake *fakeupstream.Server, vars map[string]string) *
 	for k, v := range vars {
 		env[k] = v
 	}
-	cfg, err := Resolve([]Layer{{Source: "test", Vars: env}})
+	saved, err := LoadSettings(data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Gateway.Port = 0
+	cfg, err := Resolve([]Layer{{Source: "settings", Vars: saved}, {Source: "test", Vars: env}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DataDir = data
 	logs := &lockedBuffer{}
 	a, err := Build(context.Background(), cfg, logs)
 	if err != nil {

@@ -1,0 +1,133 @@
+//go:build !nogui
+
+package app
+
+import (
+	"errors"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gemgate/gemini-gateway/gateway/upstream/fakeupstream"
+	"github.com/gemgate/gemini-gateway/ui"
+)
+
+func TestControllerAccounts(t *testing.T) {
+	needKeychain(t)
+	fake := fakeupstream.Start(fakeupstream.Options{})
+	defer fake.Close()
+	d := fakeupstream.DemoAccount(51)
+	fake.AddAccount(d)
+	a := startApp(t, fake, nil)
+	c := newController(a.App)
+	defer c.close()
+
+	_, err := c.AddAccount(ui.AccountInput{Name: "x", SecureCSES: "CSE.ok-value", CSESIDX: "12ab", ConfigID: "nope", Enabled: true})
+	var fe *ui.FieldErrors
+	if !errors.As(err, &fe) || (*fe)["csesidx"] == "" || (*fe)["config_id"] == "" || (*fe)["secure_c_ses"] != "" {
+		t.Fatalf("field errors = %v", err)
+	}
+	acct, err := c.AddAccount(ui.AccountInput{Name: "work", SecureCSES: d.SecureCSES, CSESIDX: d.CSESIDX, ConfigID: d.ConfigID, Enabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 5*time.Second, "the background check of the new account", func() bool {
+		for _, x := range c.Accounts() {
+			if x.ID == acct.ID {
+				return x.State == "healthy" && x.LastCheckOK
+			}
+		}
+		return false
+	})
+	if err := c.SetEnabled(acct.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	if st := c.Status(); st.Usable != 0 || st.State != ui.StateNoUsable {
+		t.Errorf("status after disabling the only account: %+v", st)
+	}
+	p := c.ParseImport("SECURE_C_SES=CSE.pasted-value\nCSESIDX=2026000001\nCONFIG_ID=" + d.ConfigID)
+	if p.Format != "env" || len(p.Items) != 1 || strings.Contains(p.Items[0].Hint, "pasted-value") {
+		t.Errorf("preview = %+v", p)
+	}
+	res := c.Import([]ui.AccountInput{p.Items[0].Input})
+	if len(res.Added) != 1 || len(res.Problems) != 0 {
+		t.Errorf("import = %+v", res)
+	}
+}
+
+func TestControllerSettings(t *testing.T) {
+	fake := fakeupstream.Start(fakeupstream.Options{})
+	defer fake.Close()
+	d := fakeupstream.DemoAccount(52)
+	fake.AddAccount(d)
+	a := startApp(t, fake, map[string]string{"SECURE_C_SES": d.SecureCSES, "CSESIDX": d.CSESIDX, "CONFIG_ID": d.ConfigID})
+	c := newController(a.App)
+	defer c.close()
+
+	byName := map[string]ui.Setting{}
+	for _, s := range c.Settings() {
+		byName[s.Name] = s
+	}
+	if byName["REASONING_OUTPUT"].Value != "reasoning_content" || byName["HEALTH_CHECK_ENABLED"].OverriddenBy != "test" {
+		t.Errorf("settings: %+v %+v", byName["REASONING_OUTPUT"], byName["HEALTH_CHECK_ENABLED"])
+	}
+	if _, ok := byName["GATEWAY_SECRET_KEY"]; ok {
+		t.Error("the secret key must not be editable next to the database it unlocks")
+	}
+
+	_, err := c.SaveSettings(map[string]string{"PORT": "99999", "REASONING_OUTPUT": "loud", "HEALTH_CHECK_INTERVAL": "5m"})
+	var fe *ui.FieldErrors
+	if !errors.As(err, &fe) || (*fe)["PORT"] == "" || (*fe)["REASONING_OUTPUT"] == "" || (*fe)["HEALTH_CHECK_INTERVAL"] != "" {
+		t.Fatalf("validation: %v", err)
+	}
+
+	// Live: the reasoning mode changes on the running server.
+	res, err := c.SaveSettings(map[string]string{"REASONING_OUTPUT": "off", "DATABASE_URL": "postgres://u@db:5432/x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Server.Config().Reasoning != "off" || strings.Join(res.Restart, ",") != "DATABASE_URL" {
+		t.Errorf("apply: %+v reasoning %q", res, a.Server.Config().Reasoning)
+	}
+	saved, _ := LoadSettings(a.Config().DataDir)
+	if saved["REASONING_OUTPUT"] != "off" {
+		t.Errorf("not saved: %v", saved)
+	}
+
+	// The port moves: the listener restarts on it, and a port taken by
+	// another program is reported with a free one to offer.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	taken := ln.Addr().(*net.TCPAddr).Port
+	_, err = c.SaveSettings(map[string]string{"PORT": strconv.Itoa(taken)})
+	if err == nil {
+		t.Fatal("moving to a taken port succeeded")
+	}
+	st := c.Status()
+	if !st.PortInUse || st.SuggestedPort <= taken || st.Running {
+		t.Fatalf("status = %+v", st)
+	}
+	if err := c.UsePort(st.SuggestedPort); err != nil {
+		t.Fatal(err)
+	}
+	if st = c.Status(); !st.Running || st.PortInUse || !strings.HasSuffix(st.Addr, ":"+strconv.Itoa(st.SuggestedPort)) && !strings.Contains(c.BaseURL(), strconv.Itoa(a.Config().Gateway.Port)) {
+		t.Fatalf("after UsePort: %+v", st)
+	}
+	resp, err := http.Get(strings.TrimSuffix(c.BaseURL(), "/v1") + "/healthz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("healthz on the new port: %v", err)
+	}
+	resp.Body.Close()
+
+	// A new API key applies at once.
+	key, err := c.RegenerateAPIKey()
+	if err != nil || !strings.HasPrefix(key, "sk-gg-") || a.Server.Config().APIKey != key {
+		t.Fatalf("regenerate: %q %v", key, err)
+	}
+}

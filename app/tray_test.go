@@ -1,0 +1,265 @@
+//go:build !nogui
+
+package app
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gemgate/gemini-gateway/gateway/upstream/fakeupstream"
+)
+
+var (
+	guiOnce sync.Once
+	guiBin  string
+	guiErr  error
+)
+
+func guiBinary(t *testing.T) string {
+	t.Helper()
+	guiOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "gemini-gateway-gui-")
+		if err != nil {
+			guiErr = err
+			return
+		}
+		guiBin = filepath.Join(dir, "gemini-gateway")
+		if out, err := exec.Command("go", "build", "-tags", "migrated_fynedo", "-o", guiBin, "..").CombinedOutput(); err != nil {
+			guiErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if guiErr != nil {
+		t.Fatal(guiErr)
+	}
+	return guiBin
+}
+
+// needDesktop skips (fails in strict mode) without an X server and a
+// session bus: the tray is a D-Bus service of a real GUI process.
+func needDesktop(t *testing.T) {
+	t.Helper()
+	if os.Getenv("DISPLAY") != "" && os.Getenv("DBUS_SESSION_BUS_ADDRESS") != "" {
+		if _, err := exec.LookPath("gdbus"); err == nil {
+			return
+		}
+	}
+	msg := "needs DISPLAY, a D-Bus session and gdbus (run inside `make test`)"
+	if strict() {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+}
+
+type trayItem struct {
+	id      int
+	label   string
+	enabled bool
+	toggle  string // "checkmark" or ""
+	checked bool
+}
+
+var (
+	itemRE   = regexp.MustCompile(`\((\d+), \{([^{}]*)\}`)
+	labelRE  = regexp.MustCompile(`'label': <'((?:[^'\\]|\\.)*)'>`)
+	enableRE = regexp.MustCompile(`'enabled': <(true|false)>`)
+	toggleRE = regexp.MustCompile(`'toggle-type': <'([a-z]*)'>`)
+	stateRE  = regexp.MustCompile(`'toggle-state': <(-?\d+)>`)
+)
+
+// tray talks to the app's StatusNotifierItem over the session bus, as a
+// desktop panel does.
+type tray struct {
+	t    *testing.T
+	dest string
+	path string
+}
+
+func gdbus(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	out, err := exec.Command("gdbus", append([]string{"call", "--session"}, args...)...).CombinedOutput()
+	return string(out), err
+}
+
+func findTray(t *testing.T, pid int) *tray {
+	t.Helper()
+	dest := fmt.Sprintf("org.kde.StatusNotifierItem-%d-1", pid)
+	var out string
+	waitUntil(t, 15*time.Second, "the tray on D-Bus", func() bool {
+		var err error
+		out, err = gdbus(t, "--dest", dest, "--object-path", "/StatusNotifierItem",
+			"--method", "org.freedesktop.DBus.Properties.Get", "org.kde.StatusNotifierItem", "Menu")
+		return err == nil
+	})
+	m := regexp.MustCompile(`objectpath '([^']+)'`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("Menu property: %s", out)
+	}
+	return &tray{t: t, dest: dest, path: m[1]}
+}
+
+func (tr *tray) items() []trayItem {
+	tr.t.Helper()
+	out, err := gdbus(tr.t, "--dest", tr.dest, "--object-path", tr.path, "--method", "com.canonical.dbusmenu.GetLayout", "--", "0", "-1", "[]")
+	if err != nil {
+		tr.t.Fatalf("GetLayout: %v %s", err, out)
+	}
+	var items []trayItem
+	for _, m := range itemRE.FindAllStringSubmatch(out, -1) {
+		id, _ := strconv.Atoi(m[1])
+		it := trayItem{id: id, enabled: true}
+		if l := labelRE.FindStringSubmatch(m[2]); l != nil {
+			it.label = l[1]
+		}
+		if e := enableRE.FindStringSubmatch(m[2]); e != nil {
+			it.enabled = e[1] == "true"
+		}
+		if tt := toggleRE.FindStringSubmatch(m[2]); tt != nil {
+			it.toggle = tt[1]
+		}
+		if s := stateRE.FindStringSubmatch(m[2]); s != nil {
+			it.checked = s[1] == "1"
+		}
+		if id != 0 {
+			items = append(items, it)
+		}
+	}
+	return items
+}
+
+func (tr *tray) find(prefix string) (trayItem, bool) {
+	for _, it := range tr.items() {
+		if strings.HasPrefix(it.label, prefix) {
+			return it, true
+		}
+	}
+	return trayItem{}, false
+}
+
+func (tr *tray) click(it trayItem) {
+	tr.t.Helper()
+	if out, err := gdbus(tr.t, "--dest", tr.dest, "--object-path", tr.path, "--method", "com.canonical.dbusmenu.Event",
+		"--", strconv.Itoa(it.id), "clicked", `<"">`, "0"); err != nil {
+		tr.t.Fatalf("click %q: %v %s", it.label, err, out)
+	}
+}
+
+// TestTrayMenuOverDBus runs the real desktop app under Xvfb and uses its
+// tray menu the way a panel does: one checkable item per account, a click
+// that disables the account (and persists), and Quit that exits cleanly.
+func TestTrayMenuOverDBus(t *testing.T) {
+	needDesktop(t)
+	bin := guiBinary(t)
+	fake := fakeupstream.Start(fakeupstream.Options{})
+	defer fake.Close()
+	d1, d2 := fakeupstream.DemoAccount(31), fakeupstream.DemoAccount(32)
+	fake.AddAccount(d1)
+	fake.AddAccount(d2)
+	port := freePort(t)
+	data := t.TempDir()
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(), "GATEWAY_DATA_DIR="+data, "PORT="+strconv.Itoa(port), "GATEWAY_UI_HIDDEN=1",
+		"GEMINI_BUSINESS_URL="+fake.BusinessURL(), "GEMINI_AUTH_URL="+fake.AuthURL(), "GEMINI_API_URL="+fake.APIURL(),
+		"HEALTH_CHECK_INTERVAL=3600", "XDG_RUNTIME_DIR="+t.TempDir())
+	out := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	defer func() {
+		cmd.Process.Kill()
+		<-exited
+		if t.Failed() {
+			t.Logf("app output:\n%s", out.String())
+		}
+	}()
+	base := "http://127.0.0.1:" + strconv.Itoa(port)
+	waitUntil(t, 20*time.Second, "/healthz", func() bool {
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil && resp.StatusCode == 200
+	})
+	// The desktop app made itself an API key on first run.
+	saved, err := LoadSettings(data)
+	if err != nil || !strings.HasPrefix(saved["API_KEY"], "sk-gg-") {
+		t.Fatalf("no API key generated: %v %v", saved, err)
+	}
+	key := saved["API_KEY"]
+	admin := func(method, path, body string) string {
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	for i, d := range []fakeupstream.Account{d1, d2} {
+		admin("POST", "/api/admin/accounts", fmt.Sprintf(`{"name":"tray-%d","secure_c_ses":%q,"csesidx":%q,"config_id":%q}`, i+1, d.SecureCSES, d.CSESIDX, d.ConfigID))
+	}
+
+	tr := findTray(t, cmd.Process.Pid)
+	var acct trayItem
+	waitUntil(t, 10*time.Second, "both accounts in the tray, checked", func() bool {
+		a, ok1 := tr.find("tray-1")
+		b, ok2 := tr.find("tray-2")
+		acct = a
+		return ok1 && ok2 && a.checked && b.checked && a.toggle == "checkmark"
+	})
+	if status, ok := tr.find("Serving on 127.0.0.1:" + strconv.Itoa(port)); !ok || status.enabled {
+		t.Errorf("status line: %+v (found %v) in %+v", status, ok, tr.items())
+	}
+	for _, want := range []string{"Stop gateway", "Copy base URL", "Copy API key", "Check health now", "Open window", "Quit"} {
+		if _, ok := tr.find(want); !ok {
+			t.Errorf("no %q item in %+v", want, tr.items())
+		}
+	}
+
+	tr.click(acct)
+	waitUntil(t, 5*time.Second, "the account disabled through the admin API", func() bool {
+		var list struct {
+			Accounts []struct {
+				Name     string
+				IsActive bool `json:"is_active"`
+			}
+		}
+		json.Unmarshal([]byte(admin("GET", "/api/admin/accounts", "")), &list)
+		for _, a := range list.Accounts {
+			if a.Name == "tray-1" {
+				return !a.IsActive
+			}
+		}
+		return false
+	})
+	waitUntil(t, 5*time.Second, "the tray to show it off", func() bool {
+		it, ok := tr.find("tray-1")
+		return ok && !it.checked && strings.Contains(it.label, "disabled")
+	})
+
+	quit, _ := tr.find("Quit")
+	tr.click(quit)
+	select {
+	case <-exited:
+		if code := cmd.ProcessState.ExitCode(); code != 0 {
+			t.Fatalf("exit code %d", code)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Quit did not end the app")
+	}
+}
