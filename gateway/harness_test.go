@@ -53,6 +53,8 @@ type harnessOpts struct {
 	gw       func(*gateway.Config)
 	pool     func(*pool.Config)
 	up       func(*upstream.Config)
+	// source replaces the pool's account source (default: the Manager).
+	source func(*harness) pool.Source
 }
 
 type syncBuffer struct {
@@ -121,7 +123,11 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 	if o.pool != nil {
 		o.pool(&pcfg)
 	}
-	h.pool, err = pool.New(ctx, pcfg, pool.Options{Upstream: up, Source: h.mgr, Store: st, Bus: h.bus, Log: log})
+	var src pool.Source = h.mgr
+	if o.source != nil {
+		src = o.source(h)
+	}
+	h.pool, err = pool.New(ctx, pcfg, pool.Options{Upstream: up, Source: src, Store: st, Bus: h.bus, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
