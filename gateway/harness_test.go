@@ -44,6 +44,10 @@ type harness struct {
 	accts   []fakeupstream.Account
 	ids     []int64
 	logs    *syncBuffer
+
+	closeOnce  sync.Once
+	closeFn    func()
+	extraClose []func()
 }
 
 type harnessOpts struct {
@@ -55,6 +59,9 @@ type harnessOpts struct {
 	up       func(*upstream.Config)
 	// source replaces the pool's account source (default: the Manager).
 	source func(*harness) pool.Source
+	// rewire returns the base URL the upstream client uses instead of the
+	// fake's own (a fault-injecting proxy in front of it).
+	rewire func(*harness) string
 }
 
 type syncBuffer struct {
@@ -85,9 +92,16 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 	t.Logf("fake seed %d", o.fake.Seed)
 	h := &harness{t: t, key: o.key, logs: &syncBuffer{}, bus: &events.Bus{}}
 	h.fake = fakeupstream.Start(o.fake)
-	t.Cleanup(h.fake.Close)
-
-	ucfg := upstream.Config{BusinessURL: h.fake.BusinessURL(), AuthURL: h.fake.AuthURL(), APIURL: h.fake.APIURL()}
+	for i := 1; i <= o.accounts; i++ {
+		a := fakeupstream.DemoAccount(i)
+		h.fake.AddAccount(a)
+		h.accts = append(h.accts, a)
+	}
+	base := h.fake.URL()
+	if o.rewire != nil {
+		base = o.rewire(h)
+	}
+	ucfg := upstream.Config{BusinessURL: base + "/business", AuthURL: base + "/auth", APIURL: base + "/api"}
 	if o.up != nil {
 		o.up(&ucfg)
 	}
@@ -104,14 +118,11 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 	h.store = st
 	h.secrets = keystore.NewMemory()
 	h.mgr = &accounts.Manager{Store: st, Backends: map[string]accounts.SecretStore{accounts.BackendKeychain: h.secrets}, Default: accounts.BackendKeychain}
-	for i := 1; i <= o.accounts; i++ {
-		a := fakeupstream.DemoAccount(i)
-		h.fake.AddAccount(a)
-		acct, err := h.mgr.Create(ctx, accounts.Input{Name: fmt.Sprintf("acct-%d", i), SecureCSES: a.SecureCSES, HostCOSES: a.HostCOSES, CSESIDX: a.CSESIDX, ConfigID: a.ConfigID})
+	for i, a := range h.accts {
+		acct, err := h.mgr.Create(ctx, accounts.Input{Name: fmt.Sprintf("acct-%d", i+1), SecureCSES: a.SecureCSES, HostCOSES: a.HostCOSES, CSESIDX: a.CSESIDX, ConfigID: a.ConfigID})
 		if err != nil {
 			t.Fatal(err)
 		}
-		h.accts = append(h.accts, a)
 		h.ids = append(h.ids, acct.ID)
 	}
 	redactor := &logging.Redactor{}
@@ -149,20 +160,30 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 	served := make(chan error, 1)
 	go func() { served <- h.srv.Serve() }()
 	h.base = "http://" + h.srv.Addr()
-	t.Cleanup(func() {
+	h.closeFn = func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		h.srv.Shutdown(ctx)
 		<-served
 		h.pool.Close()
-		up.CloseIdleConnections()
+		h.up.CloseIdleConnections()
 		st.Close()
+		h.fake.Close()
+		for _, f := range h.extraClose {
+			f()
+		}
+		http.DefaultTransport.(*http.Transport).CloseIdleConnections()
 		if t.Failed() {
 			t.Logf("gateway log:\n%s", h.logs.String())
 		}
-	})
+	}
+	t.Cleanup(h.close)
 	return h
 }
+
+// close shuts everything down (idempotent; tests that check for leaked
+// goroutines call it before their check).
+func (h *harness) close() { h.closeOnce.Do(h.closeFn) }
 
 // client is the official OpenAI Go SDK pointed at the gateway.
 func (h *harness) client(opts ...option.RequestOption) openai.Client {

@@ -74,6 +74,9 @@ func (p *Pool) Chat(ctx context.Context, req *Request, sink Sink) (*Result, erro
 	}
 	exclude := map[int64]bool{}
 	soft := map[int64]bool{}
+	// failedOnce: a request that retries an account counts one failure
+	// against it, not one per retry.
+	failedOnce := map[int64]bool{}
 	var lastErr error
 	for attempt := 1; attempt <= cfg.MaxAttempts; attempt++ {
 		id, err := p.pick(prefer, exclude, soft)
@@ -99,7 +102,10 @@ func (p *Pool) Chat(ctx context.Context, req *Request, sink Sink) (*Result, erro
 			return nil, ctx.Err()
 		}
 		kind := upstream.KindOf(err)
-		p.failed(id, err)
+		if !failedOnce[id] {
+			failedOnce[id] = true
+			p.failed(id, err)
+		}
 		lastErr = err
 		if sink.AnswerStarted() || !failover(kind) || errors.Is(err, errSinkGone) {
 			return nil, err
@@ -110,7 +116,7 @@ func (p *Pool) Chat(ctx context.Context, req *Request, sink Sink) (*Result, erro
 			exclude[id] = true
 		}
 		held = nil // the session belonged to the failed attempt
-		p.log.Info("failing over", "account", p.name(id), "error_kind", kind.String(), "attempt", attempt)
+		p.log.Info("failing over", "account", p.name(id), "error_kind", kind.String(), "reason", err.Error(), "attempt", attempt)
 	}
 	return nil, lastErr
 }
@@ -165,10 +171,14 @@ func (p *Pool) try(ctx context.Context, id int64, held *sessionEntry, req *Reque
 		}
 		stream, err := p.upstream().StreamAssist(ctx, cr, upstream.AssistRequest{Session: session, Query: query, FileIDs: fileIDs, ModelID: req.ModelID})
 		if err != nil {
-			if continuing && upstream.KindOf(err) == upstream.KindSessionGone {
-				// The upstream forgot the session: a new one with the
-				// whole history, on the same account.
-				continue
+			if upstream.KindOf(err) == upstream.KindSessionGone {
+				if continuing {
+					// The upstream forgot the session: a new one with the
+					// whole history, on the same account.
+					continue
+				}
+				// It forgot a session it had just created: misbehaving.
+				err.(*upstream.Error).Kind = upstream.KindTransient
 			}
 			return nil, err
 		}

@@ -236,19 +236,25 @@ func (s *Stream) stopTimer() {
 // while it waits for the next. Set it before the first Next.
 func (s *Stream) OnWait(f func()) { s.onWait = f }
 
-// timedReader resets the idle timer whenever bytes arrive.
+// timedReader arms the idle timer only while it waits for the upstream:
+// the limit is about the upstream's silence, so time spent decoding a large
+// element or writing to a slow client does not count against it.
 type timedReader struct{ s *Stream }
 
 func (t timedReader) Read(p []byte) (int, error) {
-	if t.s.onWait != nil {
-		t.s.onWait()
+	s := t.s
+	if s.onWait != nil {
+		s.onWait()
 	}
-	n, err := t.s.body.Read(p)
-	if n > 0 && t.s.timer != nil {
-		if t.s.gotBytes != nil {
-			t.s.gotBytes.Store(true)
+	if s.timer != nil && s.gotBytes != nil && s.gotBytes.Load() {
+		s.timer.Reset(s.idle)
+	}
+	n, err := s.body.Read(p)
+	if n > 0 && s.timer != nil {
+		if s.gotBytes != nil {
+			s.gotBytes.Store(true)
 		}
-		t.s.timer.Reset(t.s.idle)
+		s.timer.Stop()
 	}
 	return n, err
 }
