@@ -55,6 +55,25 @@ func (s *Store) DeleteBlob(ctx context.Context, ref string) error {
 	return nil
 }
 
+// BlobRefs lists the refs that have a sealed blob (for consistency checks:
+// each should belong to an account or to the pending journal).
+func (s *Store) BlobRefs(ctx context.Context) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT ref FROM sealed_secrets ORDER BY ref`)
+	if err != nil {
+		return nil, fmt.Errorf("list sealed secrets: %w", err)
+	}
+	defer rows.Close()
+	var refs []string
+	for rows.Next() {
+		var r string
+		if err := rows.Scan(&r); err != nil {
+			return nil, fmt.Errorf("list sealed secrets: %w", err)
+		}
+		refs = append(refs, r)
+	}
+	return refs, rows.Err()
+}
+
 // GetMeta returns the value stored under key and whether there is one.
 func (s *Store) GetMeta(ctx context.Context, key string) (string, bool, error) {
 	var v string
