@@ -201,7 +201,7 @@ func (a *App) startBackground() {
 		go func() {
 			defer a.wg.Done()
 			for id := range ch {
-				if err := a.Pool.Reload(a.ctx, id); err != nil && a.ctx.Err() == nil {
+				if err := a.reloadSafely(id); err != nil && a.ctx.Err() == nil {
 					a.Log.Warn("reload account after a change elsewhere", "account_id", id, "err", err)
 				}
 			}
@@ -235,6 +235,18 @@ func (a *App) swapUpstream(up *upstream.Client) {
 }
 
 func eventGateway() events.Event { return events.Event{Kind: events.GatewayState} }
+
+// reloadSafely reloads an account another process changed; a panic is
+// logged and the watch goes on.
+func (a *App) reloadSafely(id int64) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			a.Log.Error("panic recovered", "where", "account reload", "panic", fmt.Sprint(v))
+			err = fmt.Errorf("panic: %v", v)
+		}
+	}()
+	return a.Pool.Reload(a.ctx, id)
+}
 
 // StartGateway binds the port and serves in the background. A port held by
 // another program is reported as *gateway.ErrPortInUse.

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -68,6 +69,13 @@ func newSSESink(w http.ResponseWriter, id string, created int64, model, reasonin
 func (s *sseSink) keepAlive() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	defer func() {
+		// This runs on a timer goroutine: a panic here must not end the
+		// process. The stream is treated as broken.
+		if v := recover(); v != nil && s.err == nil {
+			s.err = fmt.Errorf("keep-alive failed: %v", v)
+		}
+	}()
 	if s.closed || s.err != nil {
 		return
 	}

@@ -90,7 +90,7 @@ func (c *Checker) Run(ctx context.Context) {
 		var t *time.Timer
 		if cfg.Enabled {
 			if first {
-				c.CheckAll(ctx, nil)
+				c.checkAllSafely(ctx)
 				first = false
 			}
 			t = time.NewTimer(max(cfg.Interval, time.Second))
@@ -100,7 +100,7 @@ func (c *Checker) Run(ctx context.Context) {
 		case <-ctx.Done():
 		case <-c.kick:
 		case <-tick:
-			c.CheckAll(ctx, nil)
+			c.checkAllSafely(ctx)
 		}
 		if t != nil {
 			t.Stop()
@@ -109,6 +109,13 @@ func (c *Checker) Run(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// checkAllSafely runs a scheduled round; a panic ends the round, not the
+// schedule.
+func (c *Checker) checkAllSafely(ctx context.Context) {
+	defer c.pool.recovered("health check round")
+	c.CheckAll(ctx, nil)
 }
 
 // CheckAll checks every enabled account, oldest check first, at most
@@ -151,7 +158,11 @@ func (c *Checker) CheckAll(ctx context.Context, progress func(done, total int)) 
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			o := c.check(ctx, a.ID, cfg)
+			o := CheckOutcome{AccountID: a.ID, Name: a.Name, Message: "the check failed internally"}
+			func() {
+				defer c.pool.recovered("health check")
+				o = c.check(ctx, a.ID, cfg)
+			}()
 			mu.Lock()
 			defer mu.Unlock()
 			done++

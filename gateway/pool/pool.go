@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"slices"
 	"sort"
 	"strings"
@@ -293,6 +294,14 @@ func (p *Pool) apply(a accounts.Account) {
 func (p *Pool) forget(id int64) {
 	p.upstream().Forget(accountKey(id))
 	p.sessions.DropAccount(id)
+}
+
+// recovered, deferred at the top of a background goroutine, logs a panic
+// (redacted, like every log line) instead of letting it end the process.
+func (p *Pool) recovered(where string) {
+	if v := recover(); v != nil {
+		p.log.Error("panic recovered", "where", where, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+	}
 }
 
 func accountKey(id int64) string { return fmt.Sprintf("acct-%d", id) }

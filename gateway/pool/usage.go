@@ -2,6 +2,7 @@ package pool
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -92,6 +93,12 @@ func (w *usageWriter) run() {
 }
 
 func (w *usageWriter) flush() {
+	defer func() {
+		// A panic loses this batch of counters, not the process.
+		if v := recover(); v != nil {
+			w.log.Error("panic recovered", "where", "usage counters", "panic", fmt.Sprint(v))
+		}
+	}()
 	w.mu.Lock()
 	batch := w.pend
 	w.pend = make(map[int64]*usageDelta)
