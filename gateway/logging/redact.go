@@ -76,6 +76,26 @@ var patterns = []*regexp.Regexp{
 	regexp.MustCompile(`(?i)("?(?:secure_c_ses|host_c_oses|xsrfToken)"?\s*[:=]\s*"?)[^"\s,;}]+`),
 }
 
+// triggers are literal substrings without which a pattern cannot match:
+// checking them first keeps the regular expressions off the common path
+// (they cost a sixth of a request's CPU when run on every log value).
+var triggers = [][]string{
+	{"eyJ"},
+	{"_SES=", "_OSES=", "_ses=", "_oses=", "_Ses=", "_Oses="},
+	{"earer", "EARER"},
+	{"sesidx", "SESIDX", "Sesidx"},
+	{"c_ses", "C_SES", "c_oses", "C_OSES", "srfToken", "SRFTOKEN", "srftoken", "_Ses", "_Oses"},
+}
+
+func mayMatch(i int, s string) bool {
+	for _, t := range triggers[i] {
+		if strings.Contains(s, t) {
+			return true
+		}
+	}
+	return false
+}
+
 // Redact returns s with every secret masked.
 func (r *Redactor) Redact(s string) string {
 	if s == "" {
@@ -91,6 +111,9 @@ func (r *Redactor) Redact(s string) string {
 		r.mu.RUnlock()
 	}
 	for i, re := range patterns {
+		if !mayMatch(i, s) {
+			continue
+		}
 		if i == 0 {
 			s = re.ReplaceAllString(s, Mask)
 			continue

@@ -57,3 +57,26 @@ func TestHandlerRedactsEverywhere(t *testing.T) {
 		t.Errorf("unexpected output: %s", out)
 	}
 }
+
+func TestTriggersCoverPatterns(t *testing.T) {
+	if len(triggers) != len(patterns) {
+		t.Fatal("a pattern without triggers")
+	}
+	var r Redactor
+	for _, in := range []string{"BEARER abcdefghijkl", "bearer abcdefghijkl", "CSESIDX=12345678", "Csesidx: 12345678",
+		"__HOST-C_OSES=abc", "SECURE_C_SES: \"x1y2z3\"", "XSRFTOKEN=abcdef"} {
+		if got := r.Redact(in); !strings.Contains(got, Mask) {
+			t.Errorf("Redact(%q) = %q", in, got)
+		}
+	}
+}
+
+func BenchmarkRedactPlain(b *testing.B) {
+	var r Redactor
+	r.Add("CSE.a-registered-cookie-value", "2026259595")
+	s := "request_id=req_0123456789abcdef model_served=gemini-2.5-pro account=work status=200"
+	b.ReportAllocs()
+	for b.Loop() {
+		r.Redact(s)
+	}
+}
