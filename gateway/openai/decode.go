@@ -211,14 +211,19 @@ func decodeMessage(i int, wm wireMessage, lim Limits, images *int) (chat.Message
 // decodeImagePart accepts {"url": "..."} or a bare string.
 func decodeImagePart(param string, raw json.RawMessage, lim Limits) (chat.Image, *Error) {
 	var u string
-	var obj struct {
-		URL string `json:"url"`
+	raw = bytes.TrimSpace(raw)
+	if len(raw) > 0 && raw[0] == '{' {
+		// Decode the (possibly megabytes long) URL once, as an object.
+		var obj struct {
+			URL string `json:"url"`
+		}
+		if json.Unmarshal(raw, &obj) == nil {
+			u = obj.URL
+		}
+	} else if len(raw) > 0 && raw[0] == '"' {
+		json.Unmarshal(raw, &u)
 	}
-	switch {
-	case json.Unmarshal(raw, &obj) == nil && obj.URL != "":
-		u = obj.URL
-	case json.Unmarshal(raw, &u) == nil && u != "":
-	default:
+	if u == "" {
 		return chat.Image{}, BadRequest(param+".image_url", "invalid_image_url", param+".image_url must have a url.")
 	}
 	if strings.HasPrefix(u, "data:") {
