@@ -11,10 +11,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/gemgate/gemini-gateway/app/internal/pgtest"
 	"github.com/gemgate/gemini-gateway/gateway"
@@ -377,5 +380,74 @@ func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A Python gateway's PostgreSQL pool moves into this gateway through the
+// admin API: its accounts appear, their secrets go to the keystore (not
+// the account table), and they serve.
+func TestImportFromPythonGateway(t *testing.T) {
+	pyURL, _ := pgtest.Schema(t)
+	fake := fakeupstream.Start(fakeupstream.Options{})
+	defer fake.Close()
+	d1, d2 := fakeupstream.DemoAccount(61), fakeupstream.DemoAccount(62)
+	fake.AddAccount(d1)
+	fake.AddAccount(d2)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, pyURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`CREATE TABLE gemini_accounts (id SERIAL PRIMARY KEY, name VARCHAR(100), secure_c_ses TEXT NOT NULL, host_c_oses TEXT,
+			csesidx VARCHAR(50) NOT NULL, config_id VARCHAR(100) NOT NULL, is_active BOOLEAN DEFAULT TRUE, request_count INTEGER DEFAULT 0,
+			last_used_at TIMESTAMP, disabled_reason TEXT, health_check_time TIMESTAMP, health_status VARCHAR(20),
+			network_error_count INTEGER DEFAULT 0, last_network_error_time TIMESTAMP, created_at TIMESTAMP DEFAULT NOW())`,
+		fmt.Sprintf(`INSERT INTO gemini_accounts (name, secure_c_ses, host_c_oses, csesidx, config_id, is_active) VALUES
+			('py-main', '%s', '%s', '%s', '%s', TRUE), (NULL, '%s', NULL, '%s', '%s', FALSE)`,
+			d1.SecureCSES, d1.HostCOSES, d1.CSESIDX, d1.ConfigID, d2.SecureCSES, d2.CSESIDX, d2.ConfigID),
+	} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conn.Close(ctx)
+
+	a := startApp(t, fake, map[string]string{"GATEWAY_SECRET_KEY": "python migration key, long enough"})
+	code, out := a.call(t, "POST", "/api/admin/accounts/import-python", `{"database_url":`+strconv.Quote(pyURL)+`,"dry_run":true}`)
+	if code != 200 || !strings.Contains(out, `"found":2`) || !strings.Contains(out, `"imported":[]`) {
+		t.Fatalf("dry run: %d %s", code, out)
+	}
+	code, out = a.call(t, "POST", "/api/admin/accounts/import-python", `{"database_url":`+strconv.Quote(pyURL)+`}`)
+	var res struct {
+		Imported []struct {
+			ID   int64
+			Name string
+		}
+		Problems []struct{ Message string }
+	}
+	json.Unmarshal([]byte(out), &res)
+	if code != 200 || len(res.Imported) != 2 || len(res.Problems) != 0 {
+		t.Fatalf("import: %d %s", code, out)
+	}
+	list, _ := a.Store.List(ctx)
+	names := map[string]bool{}
+	for _, acct := range list {
+		names[acct.Name] = acct.Enabled
+		if acct.SecretBackend != "sealed" {
+			t.Errorf("%s: secrets in %q", acct.Name, acct.SecretBackend)
+		}
+	}
+	if en, ok := names["py-main"]; !ok || !en {
+		t.Errorf("py-main: %v %v", ok, en)
+	}
+	if en, ok := names["python-2"]; !ok || en {
+		t.Errorf("python-2 (inactive in the Python pool): %v %v", ok, en)
+	}
+	if code, out := a.call(t, "POST", "/v1/chat/completions", fmt.Sprintf(chatBody, false, "migrated")); code != 200 {
+		t.Fatalf("chat with a migrated account: %d %s", code, out)
+	}
+	if code, _ := a.call(t, "POST", "/api/admin/accounts/import-python", `{"database_url":"postgres://nobody@127.0.0.1:1/none"}`); code != 400 {
+		t.Errorf("unreachable database: %d", code)
 	}
 }
