@@ -3,9 +3,7 @@
 package app
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -26,24 +24,8 @@ func autostartPath() (string, error) {
 // SetStartAtLogin writes or removes the XDG autostart entry that starts
 // this executable when the user logs in.
 func SetStartAtLogin(on bool) error {
-	p, err := autostartPath()
-	if err != nil {
-		return err
-	}
-	if !on {
-		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return err
-		}
-		return nil
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return err
-	}
-	entry := fmt.Sprintf(`[Desktop Entry]
+	return setAutostartFile(on, func(exe string) string {
+		return fmt.Sprintf(`[Desktop Entry]
 Type=Application
 Name=Gemini Gateway
 Comment=OpenAI-compatible API for Gemini Business on 127.0.0.1:7860
@@ -52,15 +34,5 @@ Icon=%s
 Terminal=false
 X-GNOME-Autostart-enabled=true
 `, exe, AppID)
-	return os.WriteFile(p, []byte(entry), 0o644)
-}
-
-// StartsAtLogin reports whether the autostart entry exists.
-func StartsAtLogin() bool {
-	p, err := autostartPath()
-	if err != nil {
-		return false
-	}
-	_, err = os.Stat(p)
-	return err == nil
+	})
 }

@@ -82,6 +82,23 @@ func streamChat(t *testing.T, c openai.Client, params openai.ChatCompletionNewPa
 	return out
 }
 
+// answer asks through the SDK, streaming or not, and returns the content.
+func answer(t *testing.T, c openai.Client, stream bool, p openai.ChatCompletionNewParams) string {
+	t.Helper()
+	if stream {
+		got := streamChat(t, c, p)
+		if got.err != nil {
+			t.Fatal(got.err)
+		}
+		return got.content
+	}
+	res, err := c.Chat.Completions.New(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Choices[0].Message.Content
+}
+
 func userParams(model, text string) openai.ChatCompletionNewParams {
 	return openai.ChatCompletionNewParams{Model: model, Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage(text)}}
 }

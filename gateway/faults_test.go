@@ -2,7 +2,6 @@ package gateway_test
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -172,19 +171,7 @@ func TestFaultMatrix(t *testing.T) {
 						}
 						return
 					}
-					if stream {
-						got := streamChat(t, c, userParams("gemini-2.5-pro", "hi"))
-						if got.err != nil {
-							t.Fatal(got.err)
-						}
-						content = got.content
-					} else {
-						res, err := c.Chat.Completions.New(context.Background(), userParams("gemini-2.5-pro", "hi"))
-						if err != nil {
-							t.Fatal(err)
-						}
-						content = res.Choices[0].Message.Content
-					}
+					content = answer(t, c, stream, userParams("gemini-2.5-pro", "hi"))
 					if content != want {
 						t.Fatalf("content (%d bytes) is not the clean answer (%d bytes)", len(content), len(want))
 					}

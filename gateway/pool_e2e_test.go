@@ -47,21 +47,7 @@ func TestTransparentFailover(t *testing.T) {
 				tc.setup(h)
 				// Least recently used goes first: make account 0 the one.
 				h.pool.ReloadAll(context.Background())
-				c := h.client()
-				var content string
-				if stream {
-					got := streamChat(t, c, userParams("gemini-2.5-pro", "hi"))
-					if got.err != nil {
-						t.Fatal(got.err)
-					}
-					content = got.content
-				} else {
-					res, err := c.Chat.Completions.New(context.Background(), userParams("gemini-2.5-pro", "hi"))
-					if err != nil {
-						t.Fatal(err)
-					}
-					content = res.Choices[0].Message.Content
-				}
+				content := answer(t, h.client(), stream, userParams("gemini-2.5-pro", "hi"))
 				if content != fakeupstream.NormalAnswer {
 					t.Fatalf("content = %q", content)
 				}
