@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -422,5 +423,32 @@ func TestHealthAdminAPI(t *testing.T) {
 	json.NewDecoder(resp.Body).Decode(&st)
 	if st.Total != 2 || st.Usable != 1 || st.Accounts[1].State != "disabled" || st.Accounts[1].LastCheck == nil || st.Accounts[1].LastCheck.OK {
 		t.Fatalf("status: %+v", st)
+	}
+}
+
+// lockedKeychain fails every secrets read, as a locked keyring does.
+type lockedKeychain struct{ *accounts.Manager }
+
+func (lockedKeychain) Secrets(context.Context, accounts.Account) (accounts.Secrets, error) {
+	return accounts.Secrets{}, errors.New("keychain is locked")
+}
+
+// A locked keychain is the machine's problem, not the accounts': they are
+// neither expired nor disabled, and the client is told what is wrong.
+func TestLockedKeychainDoesNotPoisonAccounts(t *testing.T) {
+	h := newHarness(t, harnessOpts{accounts: 2, source: func(h *harness) pool.Source { return lockedKeychain{h.mgr} }})
+	for range 4 {
+		resp := h.do("POST", "/v1/chat/completions", `{"model":"gemini-auto","messages":[{"role":"user","content":"x"}]}`, nil)
+		var e struct{ Error struct{ Message string } }
+		json.NewDecoder(resp.Body).Decode(&e)
+		if resp.StatusCode != 502 || !strings.Contains(e.Error.Message, "keychain is locked") {
+			t.Fatalf("%d %+v", resp.StatusCode, e.Error)
+		}
+	}
+	h.checker.CheckAll(context.Background(), nil)
+	for i := range 2 {
+		if v := h.account(i); !v.Enabled || v.NetworkErrors != 0 || !v.Status.Usable() {
+			t.Errorf("account %d poisoned by a locked keychain: %+v", i, v)
+		}
 	}
 }

@@ -132,11 +132,20 @@ func failover(k upstream.Kind) bool {
 
 var errSinkGone = errors.New("client went away")
 
+// opSecrets marks a failure to read an account's secrets (a locked or
+// unreachable keychain): a local problem, which must not count against the
+// account's credentials or its network-error budget.
+const opSecrets = "secrets"
+
+func secretsError(err error) *upstream.Error {
+	return &upstream.Error{Op: opSecrets, Kind: upstream.KindTransient, Message: "cannot read this account's secrets: " + err.Error(), Err: err}
+}
+
 // try runs one attempt on one account.
 func (p *Pool) try(ctx context.Context, id int64, held *sessionEntry, req *Request, sink Sink) (*Result, error) {
 	cr, err := p.credentials(ctx, id)
 	if err != nil {
-		return nil, &upstream.Error{Op: "secrets", Kind: upstream.KindExpired, Message: "cannot read this account's secrets: " + err.Error()}
+		return nil, secretsError(err)
 	}
 	res := &Result{AccountID: id, AccountName: p.name(id), Credentials: cr}
 	last := chat.LastUser(req.Messages)

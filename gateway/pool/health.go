@@ -208,7 +208,7 @@ func (c *Checker) check(ctx context.Context, id int64, cfg HealthConfig) CheckOu
 		cr, err = p.credentials(cctx, id)
 		if err != nil {
 			cancel()
-			err = &upstream.Error{Op: "secrets", Kind: upstream.KindExpired, Message: "cannot read this account's secrets: " + err.Error()}
+			err = secretsError(err)
 			break
 		}
 		res, err = p.upstream().CheckAccount(cctx, cr)
@@ -240,6 +240,12 @@ func (c *Checker) check(ctx context.Context, id int64, cfg HealthConfig) CheckOu
 		o.Message = ue.Message
 	}
 	p.recordCheck(id, accounts.CheckRecord{At: now, OK: false, Message: o.Message})
+	if ue != nil && ue.Op == opSecrets {
+		// The keychain is locked or away: nothing is known about the account.
+		p.log.Warn("health check could not read the account's secrets", "account", o.Name, "reason", o.Message)
+		p.publish(accountEvent(id))
+		return o
+	}
 	if ue != nil && ue.Op == "getoxsrf" {
 		p.log.Warn("JWT refresh failed", "account", o.Name, "error_kind", ue.Kind.String(), "reason", ue.Message)
 	}

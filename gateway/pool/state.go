@@ -22,7 +22,7 @@ func accountEvent(id int64) events.Event {
 // or a policy refusal say nothing about the account.
 func (p *Pool) failed(id int64, err error) {
 	ue, ok := err.(*upstream.Error)
-	if !ok {
+	if !ok || ue.Op == opSecrets {
 		return
 	}
 	p.mu.Lock()
