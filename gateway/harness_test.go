@@ -60,18 +60,27 @@ type harnessOpts struct {
 	// source replaces the pool's account source (default: the Manager).
 	source func(*harness) pool.Source
 	// rewire returns the base URL the upstream client uses instead of the
-	// fake's own (a fault-injecting proxy in front of it).
+	// fake's own (a fault-injecting proxy in front of it, or a fake in
+	// another process).
 	rewire func(*harness) string
+	// logTail keeps only the last bytes of the log (long runs).
+	logTail int
 }
 
 type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
+	mu  sync.Mutex
+	b   strings.Builder
+	max int // > 0: keep only about the last max bytes (long runs)
 }
 
 func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.max > 0 && s.b.Len() > 2*s.max {
+		tail := s.b.String()[s.b.Len()-s.max:]
+		s.b.Reset()
+		s.b.WriteString(tail)
+	}
 	return s.b.Write(p)
 }
 
@@ -90,7 +99,7 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 		o.fake.Seed = time.Now().UnixNano()
 	}
 	t.Logf("fake seed %d", o.fake.Seed)
-	h := &harness{t: t, key: o.key, logs: &syncBuffer{}, bus: &events.Bus{}}
+	h := &harness{t: t, key: o.key, logs: &syncBuffer{max: o.logTail}, bus: &events.Bus{}}
 	h.fake = fakeupstream.Start(o.fake)
 	for i := 1; i <= o.accounts; i++ {
 		a := fakeupstream.DemoAccount(i)

@@ -5,9 +5,13 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -39,6 +43,37 @@ func plan() soakPlan {
 	return p
 }
 
+// startFakeProcess builds and starts the fake-upstream command with n demo
+// accounts, streaming the bench answer, and returns its base URL.
+func startFakeProcess(t *testing.T, n int) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "fake-upstream")
+	if out, err := exec.Command("go", "build", "-o", bin, "./upstream/fakeupstream/cmd/fake-upstream").CombinedOutput(); err != nil {
+		t.Fatalf("build the fake: %v\n%s", err, out)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(bin, "-addr", addr, "-accounts", strconv.Itoa(n), "-scenario", "bench", "-bench-deltas", "20",
+		"-element-delay", "5ms", "-split=false")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	base := "http://" + addr
+	waitFor(t, "the fake upstream process", func() bool {
+		resp, err := http.Get(base + "/business/auth/getoxsrf?csesidx=1")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil
+	})
+	return base
+}
+
 // TestLoadAndSoak runs a burst of concurrent streams, then steady traffic
 // while accounts are disabled, enabled, deleted and added underneath. It
 // checks: no request error the plan did not cause, no lost or duplicated
@@ -46,7 +81,12 @@ func plan() soakPlan {
 // back to where they were.
 func TestLoadAndSoak(t *testing.T) {
 	p := plan()
-	h := newHarness(t, harnessOpts{accounts: 4, fake: fakeupstream.Options{BenchDeltas: 20, ElementDelay: 5 * time.Millisecond, DefaultScenario: "bench"}})
+	// The fake upstream runs in a process of its own, so this process's
+	// heap is the gateway's (and the client's): the fake keeps every
+	// session it ever served.
+	h := newHarness(t, harnessOpts{accounts: 4, logTail: 256 << 10, rewire: func(h *harness) string {
+		return startFakeProcess(t, 20000)
+	}})
 	// Counters: what each account served, from the request log.
 	served := map[string]int64{}
 	var servedMu sync.Mutex
@@ -169,8 +209,7 @@ func TestLoadAndSoak(t *testing.T) {
 				}
 			default: // add one (a demo account the fake knows)
 				next++
-				d := fakeupstream.DemoAccount(next)
-				h.fake.AddAccount(d)
+				d := fakeupstream.DemoAccount(next) // the fake process knows it
 				a, err := h.mgr.Create(context.Background(), accounts.Input{Name: fmt.Sprintf("soak-%d", next), SecureCSES: d.SecureCSES, CSESIDX: d.CSESIDX, ConfigID: d.ConfigID})
 				if err == nil {
 					model[a.ID] = &state{enabled: true}
