@@ -126,6 +126,7 @@ type Pool struct {
 	mu      sync.Mutex
 	cfg     Config
 	members map[int64]*member
+	order   []*member // members by id; nil after the set changed
 	rr      uint64
 
 	sessions *sessionCache
@@ -232,6 +233,7 @@ func (p *Pool) ReloadAll(ctx context.Context) error {
 	}
 	for _, id := range gone {
 		delete(p.members, id)
+		p.order = nil
 	}
 	p.mu.Unlock()
 	for _, id := range gone {
@@ -251,6 +253,7 @@ func (p *Pool) Reload(ctx context.Context, id int64) error {
 		p.mu.Lock()
 		_, had := p.members[id]
 		delete(p.members, id)
+		p.order = nil
 		p.mu.Unlock()
 		if had {
 			p.forget(id)
@@ -273,6 +276,7 @@ func (p *Pool) apply(a accounts.Account) {
 	m := p.members[a.ID]
 	if m == nil {
 		p.members[a.ID] = &member{acct: a, lastPick: a.LastUsedAt}
+		p.order = nil
 		return
 	}
 	if m.acct.SecretRef != a.SecretRef || m.acct.ConfigID != a.ConfigID || m.acct.UserAgent != a.UserAgent {
@@ -357,40 +361,65 @@ func (p *Pool) pick(prefer int64, exclude, soft map[int64]bool) (int64, error) {
 		m.lastPick, m.inflight = now, m.inflight+1
 		return prefer, nil
 	}
-	var cands, fallback []*member
-	for id, m := range p.members {
-		if exclude[id] || !usable(m, now) {
+	// Candidates are the usable accounts not ruled out; accounts that failed
+	// this request transiently serve only when nothing else can. One pass
+	// in id order, no allocation: this runs for every request.
+	order := p.sortedLocked()
+	var best, bestSoft *member
+	n, nSoft := 0, 0
+	for _, m := range order {
+		if exclude[m.acct.ID] || !usable(m, now) {
 			continue
 		}
-		if soft[id] {
-			fallback = append(fallback, m)
-		} else {
-			cands = append(cands, m)
+		if soft[m.acct.ID] {
+			nSoft++
+			if bestSoft == nil || lessRecent(m, bestSoft, now) {
+				bestSoft = m
+			}
+			continue
+		}
+		n++
+		if best == nil || lessRecent(m, best, now) {
+			best = m
 		}
 	}
-	if len(cands) == 0 {
-		cands = fallback
+	useSoft := n == 0
+	if useSoft {
+		best, n = bestSoft, nSoft
 	}
-	if len(cands) == 0 {
+	if best == nil {
 		return 0, p.noAccountError(now)
 	}
-	var m *member
-	switch p.cfg.Strategy {
-	case StrategyRoundRobin:
-		sort.Slice(cands, func(i, j int) bool { return cands[i].acct.ID < cands[j].acct.ID })
-		m = cands[p.rr%uint64(len(cands))]
+	m := best // least recently used; an account that just failed goes last
+	if p.cfg.Strategy == StrategyRoundRobin {
+		k := int(p.rr % uint64(n))
 		p.rr++
-	default:
-		// Least recently used; an account that just failed goes last.
-		m = cands[0]
-		for _, c := range cands[1:] {
-			if lessRecent(c, m, now) {
-				m = c
+		for _, c := range order {
+			if exclude[c.acct.ID] || !usable(c, now) || soft[c.acct.ID] != useSoft {
+				continue
 			}
+			if k == 0 {
+				m = c
+				break
+			}
+			k--
 		}
 	}
 	m.lastPick, m.inflight = now, m.inflight+1
 	return m.acct.ID, nil
+}
+
+// sortedLocked returns the members in id order, rebuilt only after the set
+// changed; p.mu held.
+func (p *Pool) sortedLocked() []*member {
+	if p.order == nil {
+		p.order = make([]*member, 0, len(p.members))
+		for _, m := range p.members {
+			p.order = append(p.order, m)
+		}
+		slices.SortFunc(p.order, func(a, b *member) int { return cmp.Compare(a.acct.ID, b.acct.ID) })
+	}
+	return p.order
 }
 
 func lessRecent(a, b *member, now time.Time) bool {
