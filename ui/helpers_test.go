@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -211,15 +210,6 @@ func (d *lockedDispatch) eventually(t *testing.T, what string, cond func() bool)
 		time.Sleep(5 * time.Millisecond)
 	}
 	t.Fatalf("timed out waiting for %s", what)
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // richText is all visible text under o (labels, and the canvas texts that

@@ -13,10 +13,6 @@ import (
 
 func postgresBaseURL(t *testing.T) string { return pgtest.BaseURL(t) }
 
-func withSearchPath(t *testing.T, base, schema string) string {
-	return pgtest.WithSearchPath(t, base, schema)
-}
-
 // newPostgresSchema creates a schema with a random name, dropped when the
 // test ends, and returns a URL whose connections use it.
 func newPostgresSchema(t *testing.T) string {

@@ -169,14 +169,6 @@ type Manager struct {
 	Env *EnvAccount
 	// OnChange is called after an account was created, changed or deleted.
 	OnChange func(id int64)
-	Now      func() time.Time
-}
-
-func (m *Manager) now() time.Time {
-	if m.Now != nil {
-		return m.Now()
-	}
-	return time.Now()
 }
 
 func (m *Manager) changed(id int64) {
