@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -65,16 +67,45 @@ func runGUI(cfg *Config) int {
 		}
 	}
 
-	quit := func() { fa.Quit() }
-	u := ui.New(fa, ctrl, fyne.Do, ui.Options{StartPanel: os.Getenv("GATEWAY_UI_PANEL"), Notify: true, OnQuit: quit})
-	u.InstallTray(map[ui.GatewayState]fyne.Resource{
-		ui.StateServing:  fyne.NewStaticResource("tray-serving.png", assets.Tray(assets.TrayServing)),
-		ui.StateDegraded: fyne.NewStaticResource("tray-degraded.png", assets.Tray(assets.TrayDegraded)),
-		ui.StateNoUsable: fyne.NewStaticResource("tray-down.png", assets.Tray(assets.TrayDown)),
-		ui.StateStopped:  fyne.NewStaticResource("tray-stopped.png", assets.Tray(assets.TrayStopped)),
+	// Fyne's loop sleeps while the window is hidden; everything that
+	// needs it (panel updates, tray clicks, a second launch) goes through
+	// idle.Do, which wakes it.
+	idle := newIdleLoop()
+	quit := func() {
+		idle.Stop()
+		fa.Quit()
+	}
+	// Fyne quits on SIGINT and SIGTERM by queueing Quit on its loop, which
+	// must be awake to run it.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		if _, ok := <-sigs; ok {
+			idle.Stop()
+		}
+	}()
+	hidden := os.Getenv("GATEWAY_UI_HIDDEN") != ""
+	u := ui.New(fa, ctrl, idle.Do, ui.Options{
+		StartPanel: os.Getenv("GATEWAY_UI_PANEL"),
+		Notify:     true,
+		OnQuit:     quit,
+		OnVisible:  func(visible bool) { idle.SetHidden(!visible) },
 	})
-	inst.OnShow(func() { fyne.Do(u.Show) })
-	if os.Getenv("GATEWAY_UI_HIDDEN") == "" {
+	tray := ui.NewSysTray(map[ui.GatewayState][]byte{
+		ui.StateServing:  assets.Tray(assets.TrayServing),
+		ui.StateDegraded: assets.Tray(assets.TrayDegraded),
+		ui.StateNoUsable: assets.Tray(assets.TrayDown),
+		ui.StateStopped:  assets.Tray(assets.TrayStopped),
+	}, u.Show, idle.Do)
+	u.InstallTray(tray)
+	inst.OnShow(func() { idle.Do(u.Show) })
+	fa.Lifecycle().SetOnStarted(func() {
+		tray.Start()
+		idle.SetHidden(hidden)
+		idle.Start()
+	})
+	if !hidden {
 		u.Show()
 	}
 	a.Log.Info("desktop app ready", "addr", a.Server.Addr(), "data_dir", cfg.DataDir)
@@ -82,6 +113,7 @@ func runGUI(cfg *Config) int {
 
 	// Quit skips close intercepts: shut down here, after Run.
 	a.Log.Info("desktop app quitting: letting open streams finish", "grace", a.Config().Gateway.ShutdownGrace.String())
+	tray.Stop()
 	u.Close()
 	ctrl.close()
 	grace := a.Config().Gateway.ShutdownGrace

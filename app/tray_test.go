@@ -3,6 +3,7 @@
 package app
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -154,17 +156,19 @@ func (tr *tray) click(it trayItem) {
 	}
 }
 
-// TestTrayMenuOverDBus runs the real desktop app under Xvfb and uses its
-// tray menu the way a panel does: one checkable item per account, a click
-// that disables the account (and persists), and Quit that exits cleanly.
-func TestTrayMenuOverDBus(t *testing.T) {
-	needDesktop(t)
+// desktopApp is the real desktop binary running hidden (as after a log-in
+// start) under the test's X server and session bus.
+type desktopApp struct {
+	cmd    *exec.Cmd
+	data   string
+	port   int
+	base   string
+	exited chan struct{}
+}
+
+func startDesktopApp(t *testing.T, fake *fakeupstream.Server) *desktopApp {
+	t.Helper()
 	bin := guiBinary(t)
-	fake := fakeupstream.Start(fakeupstream.Options{})
-	defer fake.Close()
-	d1, d2 := fakeupstream.DemoAccount(31), fakeupstream.DemoAccount(32)
-	fake.AddAccount(d1)
-	fake.AddAccount(d2)
 	port := freePort(t)
 	data := t.TempDir()
 	cmd := exec.Command(bin)
@@ -178,13 +182,13 @@ func TestTrayMenuOverDBus(t *testing.T) {
 	}
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
-	defer func() {
+	t.Cleanup(func() {
 		cmd.Process.Kill()
 		<-exited
 		if t.Failed() {
 			t.Logf("app output:\n%s", out.String())
 		}
-	}()
+	})
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
 	waitUntil(t, 20*time.Second, "/healthz", func() bool {
 		resp, err := http.Get(base + "/healthz")
@@ -193,6 +197,49 @@ func TestTrayMenuOverDBus(t *testing.T) {
 		}
 		return err == nil && resp.StatusCode == 200
 	})
+	return &desktopApp{cmd: cmd, data: data, port: port, base: base, exited: exited}
+}
+
+// mainThreadSwitches counts the context switches of the process's main
+// thread, where Fyne's event loop runs: it wakes 60 times a second when
+// the loop turns, and hardly ever when it sleeps.
+func mainThreadSwitches(t *testing.T, pid int) int {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/status", pid, pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && strings.HasSuffix(f[0], "ctxt_switches:") {
+			v, _ := strconv.Atoi(f[1])
+			n += v
+		}
+	}
+	return n
+}
+
+// loopWakeups is how often the main thread woke over d.
+func loopWakeups(t *testing.T, pid int, d time.Duration) int {
+	t.Helper()
+	before := mainThreadSwitches(t, pid)
+	time.Sleep(d)
+	return mainThreadSwitches(t, pid) - before
+}
+
+// TestTrayMenuOverDBus runs the real desktop app under Xvfb and uses its
+// tray menu the way a panel does: one checkable item per account, a click
+// that disables the account (and persists), and Quit that exits cleanly.
+func TestTrayMenuOverDBus(t *testing.T) {
+	needDesktop(t)
+	fake := fakeupstream.Start(fakeupstream.Options{})
+	defer fake.Close()
+	d1, d2 := fakeupstream.DemoAccount(31), fakeupstream.DemoAccount(32)
+	fake.AddAccount(d1)
+	fake.AddAccount(d2)
+	app := startDesktopApp(t, fake)
+	cmd, data, port, base := app.cmd, app.data, app.port, app.base
+	exited := app.exited
 	// The desktop app made itself an API key on first run.
 	saved, err := LoadSettings(data)
 	if err != nil || !strings.HasPrefix(saved["API_KEY"], "sk-gg-") {
@@ -252,6 +299,33 @@ func TestTrayMenuOverDBus(t *testing.T) {
 		return ok && !it.checked && strings.Contains(it.label, "disabled")
 	})
 
+	// With the window hidden the event loop sleeps (no 60 Hz ticker)...
+	if n := loopWakeups(t, cmd.Process.Pid, time.Second); n > 20 {
+		t.Errorf("the hidden app's event loop woke %d times in a second", n)
+	}
+	// ...yet the clipboard it owns is served at once to another program.
+	copyURL, _ := tr.find("Copy base URL")
+	tr.click(copyURL)
+	want := base + "/v1"
+	var got string
+	waitUntil(t, 10*time.Second, "the base URL on the clipboard", func() bool {
+		got = pasteClipboard(t, 2*time.Second)
+		return got == want
+	})
+	// Pasting again once the loop is back asleep is answered at once, not
+	// at the next heartbeat (5 s).
+	time.Sleep(300 * time.Millisecond)
+	if got := pasteClipboard(t, time.Second); got != want {
+		t.Errorf("second paste from the sleeping app = %q, want %q", got, want)
+	}
+	// And Open window brings it up.
+	open, _ := tr.find("Open window")
+	tr.click(open)
+	waitUntil(t, 10*time.Second, "the window on screen", func() bool {
+		out, _ := exec.Command("xdotool", "search", "--onlyvisible", "--name", "^Gemini Gateway$").Output()
+		return strings.TrimSpace(string(out)) != ""
+	})
+
 	quit, _ := tr.find("Quit")
 	tr.click(quit)
 	select {
@@ -261,5 +335,42 @@ func TestTrayMenuOverDBus(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("Quit did not end the app")
+	}
+}
+
+// pasteClipboard reads the X clipboard as another program would, giving
+// its owner wait to answer.
+func pasteClipboard(t *testing.T, wait time.Duration) string {
+	t.Helper()
+	if _, err := exec.LookPath("xclip"); err != nil {
+		t.Fatal("xclip is missing (make setup installs it)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	out, _ := exec.CommandContext(ctx, "xclip", "-selection", "clipboard", "-o").Output()
+	return string(out)
+}
+
+// TestHiddenDesktopAppEndsOnSIGTERM: a signal reaches an app whose event
+// loop is asleep, and it shuts down cleanly.
+func TestHiddenDesktopAppEndsOnSIGTERM(t *testing.T) {
+	needDesktop(t)
+	fake := fakeupstream.Start(fakeupstream.Options{})
+	defer fake.Close()
+	app := startDesktopApp(t, fake)
+	findTray(t, app.cmd.Process.Pid)
+	n := loopWakeups(t, app.cmd.Process.Pid, time.Second)
+	t.Logf("main thread woke %d times in 1 s while hidden", n)
+	if n > 20 {
+		t.Errorf("the hidden app's event loop woke %d times in a second", n)
+	}
+	app.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-app.exited:
+		if code := app.cmd.ProcessState.ExitCode(); code != 0 {
+			t.Fatalf("exit code %d", code)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("SIGTERM did not end the hidden app")
 	}
 }

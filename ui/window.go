@@ -6,7 +6,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 )
@@ -41,6 +40,10 @@ type Options struct {
 	// OnQuit runs for the tray's Quit item (on the Fyne goroutine). Nil:
 	// the app's Quit.
 	OnQuit func()
+	// OnVisible, if set, is told (on the Fyne goroutine) when the window
+	// is shown and when closing it only hid it, so the app can let its
+	// event loop sleep while nothing is on screen.
+	OnVisible func(visible bool)
 }
 
 // UI is the desktop interface: one window with a panel per concern, the
@@ -66,8 +69,7 @@ type UI struct {
 	tray      *fyne.Menu
 	traySig   string
 	trayState GatewayState
-	desk      desktop.App // nil without a tray
-	trayIcons map[GatewayState]fyne.Resource
+	trayHost  TrayHost // nil without a tray
 
 	stopToast    func()
 	stopTrayTick func()
@@ -176,6 +178,9 @@ func (u *UI) Window() fyne.Window { return u.sh.win }
 func (u *UI) Show() {
 	u.sh.win.Show()
 	u.sh.win.RequestFocus()
+	if u.opts.OnVisible != nil {
+		u.opts.OnVisible(true)
+	}
 }
 
 // SelectPanel shows a panel by name ("overview", "accounts", "health",
@@ -197,27 +202,21 @@ func (u *UI) TrayMenu() *fyne.Menu { return u.tray }
 // TrayState is the gateway state the tray icon should show.
 func (u *UI) TrayState() GatewayState { return u.trayState }
 
-// InstallTray puts the menu and an icon per state in the system tray (PNG
-// icons: the Linux tray ignores SVG). It reports false when the app has no
-// tray (the test driver, or a platform without one); then closing the
-// window quits instead of hiding it. Call it on the Fyne goroutine or
-// before the app runs.
-func (u *UI) InstallTray(icons map[GatewayState]fyne.Resource) bool {
-	desk, ok := u.sh.app.(desktop.App)
-	if !ok {
-		return false
-	}
-	u.desk = desk
-	u.trayIcons = icons
-	desk.SetSystemTrayMenu(u.tray)
-	if ic := icons[u.trayState]; ic != nil {
-		desk.SetSystemTrayIcon(ic)
-	}
-	// SetSystemTrayWindow (left click shows the window) replaces the close
-	// intercept, so ours is set again after it.
-	desk.SetSystemTrayWindow(u.sh.win)
-	u.sh.win.SetCloseIntercept(u.onCloseRequest)
-	return true
+// TrayHost shows the tray menu and the icon of a gateway state in the
+// system tray. SysTray is the real one.
+type TrayHost interface {
+	SetMenu(m *fyne.Menu)
+	SetState(s GatewayState)
+}
+
+// InstallTray puts the menu and the state's icon in the tray through host
+// and keeps them current from then on. With a tray, closing the window
+// hides it instead of quitting. Call it on the Fyne goroutine or before
+// the app runs.
+func (u *UI) InstallTray(host TrayHost) {
+	u.trayHost = host
+	host.SetMenu(u.tray)
+	host.SetState(u.trayState)
 }
 
 // Close stops subscriptions, timers and running requests, and saves the
@@ -246,8 +245,11 @@ func (u *UI) Close() {
 // onCloseRequest saves the size and, with a tray, only hides the window.
 func (u *UI) onCloseRequest() {
 	u.saveSize()
-	if u.desk != nil {
+	if u.trayHost != nil {
 		u.sh.win.Hide()
+		if u.opts.OnVisible != nil {
+			u.opts.OnVisible(false)
+		}
 		return
 	}
 	u.sh.win.Close()
@@ -333,16 +335,14 @@ func (u *UI) syncTray() {
 	if sig := menuSignature(m); sig != u.traySig {
 		u.traySig = sig
 		u.tray.Items = m.Items
-		if u.desk != nil {
-			u.tray.Refresh()
+		if u.trayHost != nil {
+			u.trayHost.SetMenu(u.tray)
 		}
 	}
 	if s := stateOf(st); s != u.trayState {
 		u.trayState = s
-		if u.desk != nil {
-			if ic := u.trayIcons[s]; ic != nil {
-				u.desk.SetSystemTrayIcon(ic)
-			}
+		if u.trayHost != nil {
+			u.trayHost.SetState(s)
 		}
 	}
 	cool := false
