@@ -42,6 +42,8 @@ type App struct {
 	Pool     *pool.Pool
 	Checker  *pool.Checker
 	Server   *gateway.Server
+	// Requests counts chat requests per day in the database.
+	Requests *dayCounter
 
 	// SecretBackend describes where new secrets go, for the UI.
 	SecretBackend string
@@ -151,6 +153,13 @@ func Build(ctx context.Context, cfg *Config, logOut io.Writer) (*App, error) {
 		Pool: p, Checker: a.Checker, Accounts: mgr, Upstream: up, Bus: a.Bus, Log: a.Log,
 		ImportPython: store.ReadPythonAccounts,
 	})
+	a.Requests = &dayCounter{
+		store: st, total: a.Server.RequestsTotal, counted: a.Server.RequestCounted(),
+		now: time.Now, log: a.Log, flushGap: time.Second,
+	}
+	if st.Dialect() == store.DialectPostgres {
+		a.Requests.refresh = 30 * time.Second // other instances count too
+	}
 	a.startBackground()
 	return a, nil
 }
@@ -195,6 +204,11 @@ func (a *App) startBackground() {
 	go func() {
 		defer a.wg.Done()
 		a.Checker.Run(a.ctx)
+	}()
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.Requests.run(a.ctx)
 	}()
 	if ch, err := a.Store.Watch(a.ctx); err == nil && ch != nil {
 		a.wg.Add(1)

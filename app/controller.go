@@ -132,7 +132,7 @@ func (c *controller) Status() ui.Status {
 		st.Addr = addr
 	}
 	stats := a.Server.Stats()
-	st.ActiveStreams, st.RequestsToday = stats.ActiveStreams, stats.RequestsToday
+	st.ActiveStreams, st.RequestsToday = stats.ActiveStreams, a.Requests.Today()
 	enabled := 0
 	for _, v := range a.Pool.Snapshot() {
 		st.Total++

@@ -352,6 +352,22 @@ func TestSharedPoolOnPostgres(t *testing.T) {
 	if got := storedRequests(t, a, id1, id2); got != want {
 		t.Fatalf("stored request count %d, want %d", got, want)
 	}
+
+	// "Requests today" sums both instances: every chat request that
+	// arrived (the 429 one too), each once. A re-read (every 30 s on its
+	// own) brings the other instance's part.
+	wantToday := want + 1
+	today := time.Now().Format(time.DateOnly)
+	waitUntil(t, 5*time.Second, "today's requests in the database", func() bool {
+		n, err := a.Store.DayRequests(ctx, today)
+		return err == nil && n == wantToday
+	})
+	for name, x := range map[string]*testApp{"A": a, "B": b} {
+		x.Requests.sync(ctx)
+		if got := x.Requests.Today(); got != wantToday {
+			t.Errorf("instance %s shows %d requests today, want %d", name, got, wantToday)
+		}
+	}
 }
 
 func withKey(c gateway.Config, key string) gateway.Config {

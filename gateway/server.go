@@ -210,6 +210,8 @@ type Server struct {
 	streams  atomic.Int64 // streaming chat requests in progress
 	reqDay   atomic.Int64 // yyyymmdd of reqCount
 	reqCount atomic.Int64 // chat requests today
+	reqTotal atomic.Int64 // chat requests since the server was made
+	counted  chan struct{}
 
 	srvMu sync.Mutex
 	srv   *http.Server
@@ -223,7 +225,7 @@ func New(cfg Config, d Deps) *Server {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{deps: d, log: d.Log, cfg: cfg, files: newFileStore(256 << 20)}
+	s := &Server{deps: d, log: d.Log, cfg: cfg, files: newFileStore(256 << 20), counted: make(chan struct{}, 1)}
 	s.sticky = pool.NewStickiness(cfg.StickinessWindow)
 	s.handler = s.routes()
 	return s
@@ -410,13 +412,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 type Stats struct {
 	ActiveRequests int64
 	ActiveStreams  int64
-	RequestsToday  int64
+	RequestsToday  int64 // in this process
+	RequestsTotal  int64 // since the server was made, never reset
 	Sessions       int
 }
 
 // Stats returns current counters.
 func (s *Server) Stats() Stats {
-	st := Stats{ActiveRequests: s.active.Load(), ActiveStreams: s.streams.Load()}
+	st := Stats{ActiveRequests: s.active.Load(), ActiveStreams: s.streams.Load(), RequestsTotal: s.reqTotal.Load()}
 	if s.reqDay.Load() == today() {
 		st.RequestsToday = s.reqCount.Load()
 	}
@@ -437,7 +440,19 @@ func (s *Server) countRequest() {
 		s.reqCount.Store(0)
 	}
 	s.reqCount.Add(1)
+	s.reqTotal.Add(1)
+	select {
+	case s.counted <- struct{}{}:
+	default:
+	}
 }
+
+// RequestsTotal is the number of chat requests since the server was made.
+func (s *Server) RequestsTotal() int64 { return s.reqTotal.Load() }
+
+// RequestCounted receives (coalesced) after chat requests are counted in
+// Stats, for a consumer that keeps its own tally without polling.
+func (s *Server) RequestCounted() <-chan struct{} { return s.counted }
 
 func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")

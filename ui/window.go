@@ -129,10 +129,12 @@ func newUI(a fyne.App, c Controller, e env, opts Options) *UI {
 
 	u.tray = fyne.NewMenu("Gemini Gateway")
 	u.syncTray()
-	// Relative times ("3 min ago") go stale while nothing happens.
+	// Relative times ("3 min ago") go stale while nothing happens, and
+	// other instances on a shared pool add to "requests today".
 	u.stopClock = e.every(30*time.Second, func() {
 		u.accounts.refreshTimes()
 		u.health.table.Refresh()
+		u.overview.refresh()
 	})
 	u.cancelSub = c.Subscribe(func(ev Event) {
 		e.dispatch(func() { u.handle(ev) })

@@ -118,6 +118,7 @@ func runSuite(t *testing.T, e engine) {
 		{"Blobs", testBlobs},
 		{"Meta", testMeta},
 		{"MetaRace", testMetaRace},
+		{"DayRequests", testDayRequests},
 		{"ReopenIsIdempotent", testReopen},
 		{"ConcurrentStartUp", testConcurrentStartUp},
 		{"SchemaTooNew", testSchemaTooNew},
@@ -667,6 +668,42 @@ func testMeta(t *testing.T, e engine) {
 	}
 	if v, ok, err := s.GetMeta(ctx, "k"); err != nil || !ok || v != "first" {
 		t.Errorf("GetMeta = %q, %v, %v; want first", v, ok, err)
+	}
+}
+
+// Two instances on one database count into the same day without losing
+// an addition; other days are apart.
+func testDayRequests(t *testing.T, e engine) {
+	open := e.newDB(t)
+	stores := []*Store{openStore(t, open), openStore(t, open)}
+	ctx := t.Context()
+	if n, err := stores[0].DayRequests(ctx, "2026-11-28"); err != nil || n != 0 {
+		t.Fatalf("a day without requests = %d, %v", n, err)
+	}
+	const workers, each = 8, 25
+	var wg sync.WaitGroup
+	for i := range workers {
+		wg.Go(func() {
+			for range each {
+				if err := stores[i%2].AddDayRequests(ctx, "2026-11-28", 2); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := stores[1].AddDayRequests(ctx, "2026-11-29", 5); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := stores[1].DayRequests(ctx, "2026-11-28"); err != nil || n != workers*each*2 {
+		t.Errorf("2026-11-28 = %d, %v; want %d", n, err, workers*each*2)
+	}
+	if n, err := stores[0].DayRequests(ctx, "2026-11-29"); err != nil || n != 5 {
+		t.Errorf("2026-11-29 = %d, %v; want 5", n, err)
+	}
+	if err := stores[0].AddDayRequests(ctx, "2026-11-29", -1); err == nil {
+		t.Error("a negative count was accepted")
 	}
 }
 
