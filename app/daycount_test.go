@@ -48,17 +48,6 @@ func (s *fakeDayStore) setFail(f bool) {
 	s.mu.Unlock()
 }
 
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 func TestDayCounter(t *testing.T) {
 	st := &fakeDayStore{days: map[string]int64{"2026-11-28": 40}}
 	var total atomic.Int64
@@ -85,7 +74,7 @@ func TestDayCounter(t *testing.T) {
 	go func() { d.run(ctx); close(done) }()
 
 	// After a restart, the day's earlier requests are there.
-	eventually(t, "the stored total", func() bool { return d.Today() == 40 })
+	waitUntil(t, 5*time.Second, "the stored total", func() bool { return d.Today() == 40 })
 
 	// Own requests show at once and reach the database.
 	total.Add(3)
@@ -93,14 +82,14 @@ func TestDayCounter(t *testing.T) {
 		t.Errorf("Today before the write = %d, want 43", got)
 	}
 	count(0)
-	eventually(t, "the write", func() bool { return st.get("2026-11-28") == 43 })
+	waitUntil(t, 5*time.Second, "the write", func() bool { return st.get("2026-11-28") == 43 })
 	if got := d.Today(); got != 43 {
 		t.Errorf("Today after the write = %d, want 43", got)
 	}
 
 	// Another instance's requests arrive with the periodic re-read.
 	st.AddDayRequests(ctx, "2026-11-28", 10)
-	eventually(t, "the other instance's requests", func() bool { return d.Today() == 53 })
+	waitUntil(t, 5*time.Second, "the other instance's requests", func() bool { return d.Today() == 53 })
 
 	// A failed write loses nothing: it is retried.
 	st.setFail(true)
@@ -110,7 +99,7 @@ func TestDayCounter(t *testing.T) {
 		t.Errorf("Today while the database fails = %d, want 55", got)
 	}
 	st.setFail(false)
-	eventually(t, "the retried write", func() bool { return st.get("2026-11-28") == 55 })
+	waitUntil(t, 5*time.Second, "the retried write", func() bool { return st.get("2026-11-28") == 55 })
 
 	// A new day starts from zero; yesterday keeps its total.
 	setNow("2026-11-29 00:00:01")
@@ -118,7 +107,7 @@ func TestDayCounter(t *testing.T) {
 		t.Errorf("Today just after midnight = %d, want 0", got)
 	}
 	count(1)
-	eventually(t, "the new day's write", func() bool { return st.get("2026-11-29") == 1 && d.Today() == 1 })
+	waitUntil(t, 5*time.Second, "the new day's write", func() bool { return st.get("2026-11-29") == 1 && d.Today() == 1 })
 	if got := st.get("2026-11-28"); got != 55 {
 		t.Errorf("yesterday = %d, want 55", got)
 	}

@@ -84,17 +84,6 @@ func startIdle(t *testing.T, heartbeat time.Duration) (*fakeLoop, *idleLoop) {
 	return f, l
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 func TestIdleLoopParksOnlyWhileHidden(t *testing.T) {
 	f, l := startIdle(t, time.Hour)
 	// Visible: nothing parks, queued work runs.
@@ -106,7 +95,7 @@ func TestIdleLoopParksOnlyWhileHidden(t *testing.T) {
 	}
 
 	f.run(func() { l.SetHidden(true) })
-	waitFor(t, "the loop to park", l.parked.Load)
+	waitUntil(t, 5*time.Second, "the loop to park", l.parked.Load)
 
 	// Work queued through Do wakes it, runs, and the loop parks again.
 	for i := 0; i < 3; i++ {
@@ -117,7 +106,7 @@ func TestIdleLoopParksOnlyWhileHidden(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatalf("Do #%d did not run while parked", i)
 		}
-		waitFor(t, "the loop to park again", l.parked.Load)
+		waitUntil(t, 5*time.Second, "the loop to park again", l.parked.Load)
 	}
 	before := l.cycles.Load()
 	time.Sleep(50 * time.Millisecond)
@@ -127,7 +116,7 @@ func TestIdleLoopParksOnlyWhileHidden(t *testing.T) {
 
 	// Shown again (Show runs on the loop, through Do): no more parking.
 	l.Do(func() { l.SetHidden(false) })
-	waitFor(t, "the loop to stay up", func() bool { return !l.parked.Load() })
+	waitUntil(t, 5*time.Second, "the loop to stay up", func() bool { return !l.parked.Load() })
 	time.Sleep(20 * time.Millisecond)
 	if l.parked.Load() {
 		t.Fatal("parked again while visible")
@@ -142,11 +131,11 @@ func TestIdleLoopParksOnlyWhileHidden(t *testing.T) {
 func TestIdleLoopAnswersXEventsAtOnce(t *testing.T) {
 	f, l := startIdle(t, time.Hour)
 	f.run(func() { l.SetHidden(true) })
-	waitFor(t, "the loop to park", l.parked.Load)
+	waitUntil(t, 5*time.Second, "the loop to park", l.parked.Load)
 	pumped := f.pumped.Load()
 	f.xw.Write([]byte("SelectionRequest"))
-	waitFor(t, "the X event to be handled", func() bool { return f.pumped.Load() > pumped })
-	waitFor(t, "the loop to park again", l.parked.Load)
+	waitUntil(t, 5*time.Second, "the X event to be handled", func() bool { return f.pumped.Load() > pumped })
+	waitUntil(t, 5*time.Second, "the loop to park again", l.parked.Load)
 	// Handled once, not spun on.
 	time.Sleep(50 * time.Millisecond)
 	if n := f.pumped.Load() - pumped; n > 2 {
@@ -157,7 +146,7 @@ func TestIdleLoopAnswersXEventsAtOnce(t *testing.T) {
 func TestIdleLoopHeartbeatRunsWorkQueuedBehindItsBack(t *testing.T) {
 	f, l := startIdle(t, 30*time.Millisecond)
 	f.run(func() { l.SetHidden(true) })
-	waitFor(t, "the loop to park", l.parked.Load)
+	waitUntil(t, 5*time.Second, "the loop to park", l.parked.Load)
 	// Fyne's own fyne.Do does not wake the loop; the heartbeat bounds the
 	// wait.
 	ran := make(chan struct{})
@@ -172,7 +161,7 @@ func TestIdleLoopHeartbeatRunsWorkQueuedBehindItsBack(t *testing.T) {
 func TestIdleLoopStopReleasesThePark(t *testing.T) {
 	f, l := startIdle(t, time.Hour)
 	f.run(func() { l.SetHidden(true) })
-	waitFor(t, "the loop to park", l.parked.Load)
+	waitUntil(t, 5*time.Second, "the loop to park", l.parked.Load)
 	// Quit is queued by Fyne (not through Do), then Stop wakes the loop.
 	quit := make(chan struct{})
 	f.enqueue(func() { close(quit) })
@@ -229,6 +218,6 @@ func TestIdleLoopNeverStrandsWork(t *testing.T) {
 	close(stop)
 	<-toggled
 	l.Do(func() { l.SetHidden(true) })
-	waitFor(t, "every dispatched function to run", func() bool { return ran.Load() == workers*each })
-	waitFor(t, "the loop to park at the end", l.parked.Load)
+	waitUntil(t, 5*time.Second, "every dispatched function to run", func() bool { return ran.Load() == workers*each })
+	waitUntil(t, 5*time.Second, "the loop to park at the end", l.parked.Load)
 }
