@@ -79,7 +79,10 @@ func runGUI(cfg *Config) int {
 	// must be awake to run it.
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sigs)
+	defer func() {
+		signal.Stop(sigs)
+		close(sigs)
+	}()
 	go func() {
 		if _, ok := <-sigs; ok {
 			idle.Stop()

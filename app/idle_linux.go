@@ -27,8 +27,8 @@ import (
 // while something waits on its channel, so Fyne's ticker costs nothing
 // while the loop is parked.
 //
-// Do, Stop and Wake may be called from any goroutine; SetHidden and Start
-// from the Fyne goroutine (or before the app runs).
+// Do and Stop may be called from any goroutine; SetHidden and Start from
+// the Fyne goroutine (or before the app runs).
 type idleLoop struct {
 	enqueue   func(func()) // fyne.Do: queue f on the loop
 	pump      func()       // handle pending X events (glfw.PollEvents)
