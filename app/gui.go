@@ -73,7 +73,12 @@ func runGUI(cfg *Config) int {
 	idle := newIdleLoop()
 	quit := func() {
 		idle.Stop()
-		fa.Quit()
+		// The driver's Quit, as Fyne's own SIGTERM handler does, not the
+		// app's: that one first closes every window, and Fyne 2.7 then
+		// crashes on a mouse event still queued for a closed window (its
+		// processMouseMoved uses the nil viewport) when Quit comes while
+		// the pointer is over the window. Windows go with the driver.
+		fa.Driver().Quit()
 	}
 	// Fyne quits on SIGINT and SIGTERM by queueing Quit on its loop, which
 	// must be awake to run it.

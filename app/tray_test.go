@@ -219,12 +219,25 @@ func mainThreadSwitches(t *testing.T, pid int) int {
 	return n
 }
 
-// loopWakeups is how often the main thread woke over d.
-func loopWakeups(t *testing.T, pid int, d time.Duration) int {
+// quietestSecond is the fewest wake-ups of the main thread in one second,
+// over up to three seconds: an app whose loop ticks wakes ~60 times in
+// every one of them, a parked one hardly at all once the events of the
+// moment (an account added, a check finished) have been handled.
+func quietestSecond(t *testing.T, pid int) int {
 	t.Helper()
-	before := mainThreadSwitches(t, pid)
-	time.Sleep(d)
-	return mainThreadSwitches(t, pid) - before
+	least := -1
+	for range 3 {
+		before := mainThreadSwitches(t, pid)
+		time.Sleep(time.Second)
+		n := mainThreadSwitches(t, pid) - before
+		if least < 0 || n < least {
+			least = n
+		}
+		if least <= 20 {
+			break
+		}
+	}
+	return least
 }
 
 // TestTrayMenuOverDBus runs the real desktop app under Xvfb and uses its
@@ -300,7 +313,7 @@ func TestTrayMenuOverDBus(t *testing.T) {
 	})
 
 	// With the window hidden the event loop sleeps (no 60 Hz ticker)...
-	if n := loopWakeups(t, cmd.Process.Pid, time.Second); n > 20 {
+	if n := quietestSecond(t, cmd.Process.Pid); n > 20 {
 		t.Errorf("the hidden app's event loop woke %d times in a second", n)
 	}
 	// ...yet the clipboard it owns is served at once to another program.
@@ -359,7 +372,7 @@ func TestHiddenDesktopAppEndsOnSIGTERM(t *testing.T) {
 	defer fake.Close()
 	app := startDesktopApp(t, fake)
 	findTray(t, app.cmd.Process.Pid)
-	n := loopWakeups(t, app.cmd.Process.Pid, time.Second)
+	n := quietestSecond(t, app.cmd.Process.Pid)
 	t.Logf("main thread woke %d times in 1 s while hidden", n)
 	if n > 20 {
 		t.Errorf("the hidden app's event loop woke %d times in a second", n)
