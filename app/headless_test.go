@@ -19,33 +19,35 @@ import (
 	"github.com/gemgate/gemini-gateway/gateway/upstream/fakeupstream"
 )
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
 // headlessBinary builds the real program once per test run (without the
 // GUI, so it needs neither cgo nor a display).
-func headlessBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
+var headlessBinary = builtOnce([]string{"CGO_ENABLED=0"}, "-tags", "nogui")
+
+// builtOnce returns a function that builds the program with the given
+// environment and go build flags the first time it is called, and gives
+// the binary's path (or fails the test) every time.
+func builtOnce(env []string, flags ...string) func(t *testing.T) string {
+	build := sync.OnceValues(func() (string, error) {
 		dir, err := os.MkdirTemp("", "gemini-gateway-bin-")
 		if err != nil {
-			buildErr = err
-			return
+			return "", err
 		}
-		binPath = filepath.Join(dir, "gemini-gateway")
-		cmd := exec.Command("go", "build", "-tags", "nogui", "-o", binPath, "..")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		bin := filepath.Join(dir, "gemini-gateway")
+		cmd := exec.Command("go", append(append([]string{"build"}, flags...), "-o", bin, "..")...)
+		cmd.Env = append(os.Environ(), env...)
 		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+			return "", fmt.Errorf("go build: %v\n%s", err, out)
 		}
+		return bin, nil
 	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	return func(t *testing.T) string {
+		t.Helper()
+		bin, err := build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return bin
 	}
-	return binPath
 }
 
 func freePort(t *testing.T) int {

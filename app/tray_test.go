@@ -10,11 +10,9 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -22,30 +20,8 @@ import (
 	"github.com/gemgate/gemini-gateway/gateway/upstream/fakeupstream"
 )
 
-var (
-	guiOnce sync.Once
-	guiBin  string
-	guiErr  error
-)
-
-func guiBinary(t *testing.T) string {
-	t.Helper()
-	guiOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "gemini-gateway-gui-")
-		if err != nil {
-			guiErr = err
-			return
-		}
-		guiBin = filepath.Join(dir, "gemini-gateway")
-		if out, err := exec.Command("go", "build", "-tags", "migrated_fynedo", "-o", guiBin, "..").CombinedOutput(); err != nil {
-			guiErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if guiErr != nil {
-		t.Fatal(guiErr)
-	}
-	return guiBin
-}
+// guiBinary builds the desktop program once per test run.
+var guiBinary = builtOnce(nil, "-tags", "migrated_fynedo")
 
 // needDesktop skips (fails in strict mode) without an X server and a
 // session bus: the tray is a D-Bus service of a real GUI process.
@@ -56,11 +32,7 @@ func needDesktop(t *testing.T) {
 			return
 		}
 	}
-	msg := "needs DISPLAY, a D-Bus session and gdbus (run inside `make test`)"
-	if strict() {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
+	unavailable(t, "needs DISPLAY, a D-Bus session and gdbus (run inside `make test`)")
 }
 
 type trayItem struct {

@@ -208,8 +208,6 @@ type Server struct {
 
 	active   atomic.Int64 // chat requests in progress
 	streams  atomic.Int64 // streaming chat requests in progress
-	reqDay   atomic.Int64 // yyyymmdd of reqCount
-	reqCount atomic.Int64 // chat requests today
 	reqTotal atomic.Int64 // chat requests since the server was made
 	counted  chan struct{}
 
@@ -408,38 +406,24 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return nil
 }
 
-// Stats are the counters the Overview panel shows.
+// Stats are the counters the Overview panel shows ("requests today" is
+// kept per day in the database by package app, from RequestsTotal).
 type Stats struct {
 	ActiveRequests int64
 	ActiveStreams  int64
-	RequestsToday  int64 // in this process
-	RequestsTotal  int64 // since the server was made, never reset
 	Sessions       int
 }
 
 // Stats returns current counters.
 func (s *Server) Stats() Stats {
-	st := Stats{ActiveRequests: s.active.Load(), ActiveStreams: s.streams.Load(), RequestsTotal: s.reqTotal.Load()}
-	if s.reqDay.Load() == today() {
-		st.RequestsToday = s.reqCount.Load()
-	}
+	st := Stats{ActiveRequests: s.active.Load(), ActiveStreams: s.streams.Load()}
 	if s.deps.Pool != nil {
 		st.Sessions = s.deps.Pool.SessionCount()
 	}
 	return st
 }
 
-func today() int64 {
-	y, m, d := time.Now().Date()
-	return int64(y*10000 + int(m)*100 + d)
-}
-
 func (s *Server) countRequest() {
-	t := today()
-	if s.reqDay.Swap(t) != t {
-		s.reqCount.Store(0)
-	}
-	s.reqCount.Add(1)
 	s.reqTotal.Add(1)
 	select {
 	case s.counted <- struct{}{}:
@@ -450,8 +434,8 @@ func (s *Server) countRequest() {
 // RequestsTotal is the number of chat requests since the server was made.
 func (s *Server) RequestsTotal() int64 { return s.reqTotal.Load() }
 
-// RequestCounted receives (coalesced) after chat requests are counted in
-// Stats, for a consumer that keeps its own tally without polling.
+// RequestCounted receives (coalesced) after RequestsTotal grew, for a
+// consumer that keeps its own tally without polling.
 func (s *Server) RequestCounted() <-chan struct{} { return s.counted }
 
 func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
