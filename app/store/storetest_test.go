@@ -122,6 +122,8 @@ func runSuite(t *testing.T, e engine) {
 		{"ReopenIsIdempotent", testReopen},
 		{"ConcurrentStartUp", testConcurrentStartUp},
 		{"SchemaTooNew", testSchemaTooNew},
+		{"RecordSignIn", testRecordSignIn},
+		{"ManagerSignIn", testManagerSignIn},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, e) })
