@@ -73,6 +73,13 @@ func durabilityChild() int {
 		// Acknowledged: Create returned, so the caller was told it worked.
 		fmt.Fprintf(out, "ACK %d %s\n", a.ID, a.Name)
 		out.Flush()
+		if i%3 == 0 {
+			// Cookie refreshes too, through the same journal.
+			if _, err := mgr.SaveRefresh(ctx, a.ID, accounts.SignInResult{
+				Secrets: accounts.Secrets{SecureCSES: fmt.Sprintf("CSE.refreshed-%06d", i)}, ExpiresAt: time.Now().Add(24 * time.Hour)}); err == nil {
+				fmt.Fprintf(out, "REF %d\n", a.ID)
+			}
+		}
 		if i%3 == 2 {
 			// Deletes and secret rotations interleave with the creates.
 			if _, err := mgr.Update(ctx, a.ID, accounts.Input{SecureCSES: fmt.Sprintf("CSE.rotated-%06d", i)}); err == nil {
@@ -106,6 +113,7 @@ func TestDurabilityKill9(t *testing.T) {
 			acked := map[int64]string{}
 			deleted := map[int64]bool{}
 			rotated := map[int64]bool{}
+			refreshed := map[int64]bool{}
 			for round := 0; round < 3; round++ {
 				cmd := exec.Command(os.Args[0], "-test.run=^$")
 				cmd.Env = append(env, "GG_START="+strconv.Itoa(round*1000))
@@ -130,6 +138,8 @@ func TestDurabilityKill9(t *testing.T) {
 						deleted[id] = true
 					case "ROT":
 						rotated[id] = true
+					case "REF":
+						refreshed[id] = true
 					case "ERR":
 						t.Fatalf("child: %s", sc.Text())
 					}
@@ -187,6 +197,9 @@ func TestDurabilityKill9(t *testing.T) {
 				if rotated[a.ID] && !strings.HasPrefix(s.SecureCSES, "CSE.rotated-") {
 					t.Errorf("acknowledged rotation of %s lost", a.Name)
 				}
+				if refreshed[a.ID] && (!strings.HasPrefix(s.SecureCSES, "CSE.refreshed-") || a.LastRefreshAt.IsZero() || a.ExpiresAt.IsZero()) {
+					t.Errorf("acknowledged cookie refresh of %s lost", a.Name)
+				}
 			}
 			// No secret is left without an account.
 			if j, _ := st.JournalList(ctx); len(j) != 0 {
@@ -205,7 +218,10 @@ func TestDurabilityKill9(t *testing.T) {
 			if len(acked) < 60 {
 				t.Fatalf("only %d writes acknowledged: the test proved little", len(acked))
 			}
-			t.Logf("%d acknowledged creates, %d deletes, %d rotations survived 3 kill -9", len(acked), len(deleted), len(rotated))
+			if len(refreshed) == 0 {
+				t.Fatal("no cookie refresh was acknowledged: the test proved nothing about them")
+			}
+			t.Logf("%d acknowledged creates, %d deletes, %d rotations, %d cookie refreshes survived 3 kill -9", len(acked), len(deleted), len(rotated), len(refreshed))
 			if tc.secrets == "keychain" {
 				for _, a := range list {
 					mgr.Delete(ctx, a.ID)
