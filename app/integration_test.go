@@ -172,7 +172,7 @@ func TestSecretsNeverAtRest(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			vars, schema := tc.vars(t)
-			fake := fakeupstream.Start(fakeupstream.Options{SplitWrites: true})
+			fake := fakeupstream.Start(fakeupstream.Options{SplitWrites: true, CookieStaleAfter: time.Hour})
 			defer fake.Close()
 			demo := []fakeupstream.Account{fakeupstream.DemoAccount(11), fakeupstream.DemoAccount(12), fakeupstream.DemoAccount(13)}
 			for _, d := range demo {
@@ -183,7 +183,7 @@ func TestSecretsNeverAtRest(t *testing.T) {
 				t.Fatalf("no secret store: %s", a.SecretWarning)
 			}
 			id1 := addAccount(t, a, "one", demo[0])
-			addAccount(t, a, "two", demo[1])
+			id2 := addAccount(t, a, "two", demo[1])
 			// The third arrives as a pasted cookie header + URL.
 			paste := fmt.Sprintf("cookie: __Secure-C_SES=%s; __Host-C_OSES=%s\nhttps://business.gemini.google/home/cid/%s?csesidx=%s", demo[2].SecureCSES, demo[2].HostCOSES, demo[2].ConfigID, demo[2].CSESIDX)
 			if code, out := a.call(t, "POST", "/api/admin/accounts/import", paste); code != 200 || !strings.Contains(out, `"imported":[{`) {
@@ -194,6 +194,22 @@ func TestSecretsNeverAtRest(t *testing.T) {
 					t.Fatalf("chat %d: %d %s", i, code, out)
 				}
 			}
+			// Cookies rotated by the upstream: through the refresh endpoint
+			// and on the request path.
+			fake.MakeStale(demo[1].ConfigID)
+			if code, out := a.call(t, "POST", fmt.Sprintf("/api/admin/accounts/%d/refresh", id2), ""); code != 200 || !strings.Contains(out, `"refreshed"`) {
+				t.Fatalf("refresh: %d %s", code, out)
+			}
+			refreshed, _ := fake.Account(demo[1].CSESIDX)
+			fake.MakeStale(demo[1].ConfigID)
+			for i := 0; i < 3; i++ {
+				a.call(t, "POST", "/v1/chat/completions", fmt.Sprintf(chatBody, true, "after the rotation"))
+			}
+			again, _ := fake.Account(demo[1].CSESIDX)
+			if _, rot := fake.Lifecycle(demo[1].ConfigID); rot < 2 || again.SecureCSES == refreshed.SecureCSES {
+				t.Fatalf("%d rotations: the request path did not refresh", rot)
+			}
+
 			fake.QueueScenario(demo[0].CSESIDX, "http-429")
 			fake.QueueScenario(demo[1].CSESIDX, "http-429")
 			a.call(t, "POST", "/v1/chat/completions", fmt.Sprintf(chatBody, false, "failover"))
@@ -205,7 +221,7 @@ func TestSecretsNeverAtRest(t *testing.T) {
 			a.call(t, "GET", "/api/admin/accounts/export", "")
 			a.call(t, "PUT", fmt.Sprintf("/api/admin/accounts/%d", id1), `{"secure_c_ses":"CSE.rotated-cookie-0123456789"}`)
 
-			secrets := []string{"CSE.rotated-cookie-0123456789"}
+			secrets := []string{"CSE.rotated-cookie-0123456789", refreshed.SecureCSES, refreshed.HostCOSES, again.SecureCSES, again.HostCOSES}
 			for _, d := range demo {
 				secrets = append(secrets, d.SecureCSES, d.HostCOSES, d.CSESIDX)
 			}

@@ -95,6 +95,22 @@ func (s *Server) rotate(st *accountState, now time.Time) {
 	st.rotations++
 }
 
+// MakeStale ages the current cookies of the account with that config id
+// so that the next getoxsrf asks for a refresh (with Options.CookieStaleAfter
+// set); a test's shortcut for "an hour passed". It panics on an unknown id.
+func (s *Server) MakeStale(configID string) {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, st := range s.accounts {
+		if st.ConfigID == configID {
+			st.cookiesAt = now.Add(-s.opts.CookieStaleAfter)
+			return
+		}
+	}
+	panic(fmt.Sprintf("fakeupstream: MakeStale: unknown config id %q", configID))
+}
+
 // CookieState says what a presented __Secure-C_SES is worth now.
 func (s *Server) CookieState(ses string) CookieState {
 	now := s.now()

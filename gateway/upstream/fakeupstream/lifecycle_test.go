@@ -174,6 +174,20 @@ func TestSetCookiesDomain(t *testing.T) {
 	}
 }
 
+func TestMakeStale(t *testing.T) {
+	s := Start(Options{Seed: 5, CookieStaleAfter: time.Hour})
+	defer s.Close()
+	a := DemoAccount(3)
+	s.AddAccount(a)
+	if r := getoxsrf(t, s, a.CSESIDX, a.SecureCSES, a.HostCOSES); r.StatusCode != 200 {
+		t.Fatalf("%d", r.StatusCode)
+	}
+	s.MakeStale(a.ConfigID)
+	if r := getoxsrf(t, s, a.CSESIDX, a.SecureCSES, a.HostCOSES); r.StatusCode != http.StatusFound {
+		t.Fatalf("after MakeStale: %d", r.StatusCode)
+	}
+}
+
 // Without lifecycle options nothing ever goes stale or ends.
 func TestNoLifecycleByDefault(t *testing.T) {
 	clk := &fakeClock{t: time.Now()}
