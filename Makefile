@@ -45,7 +45,7 @@ test-go: lint
 
 # Each fuzz target for FUZZTIME (10s in the test suite; `make fuzz` runs longer).
 FUZZ_TARGETS := \
-	./gateway/upstream:FuzzArrayScanner ./gateway/upstream:FuzzStreamDecode ./gateway/upstream:FuzzParseOXSRF ./gateway/upstream:FuzzElementDecode \
+	./gateway/upstream:FuzzArrayScanner ./gateway/upstream:FuzzStreamDecode ./gateway/upstream:FuzzParseOXSRF ./gateway/upstream:FuzzElementDecode ./gateway/upstream:FuzzMergeSetCookies \
 	./gateway/openai:FuzzDecodeChatRequest ./gateway/openai:FuzzSSERoundTrip \
 	./gateway/accounts:FuzzParseImport
 

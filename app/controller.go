@@ -249,6 +249,7 @@ func uiAccount(v pool.AccountView) ui.Account {
 		State: string(v.State), Reason: v.Reason, Usable: v.Usable, LastUsed: a.LastUsedAt, Requests: a.RequestCount,
 		LastCheck: a.LastCheckAt, LastCheckOK: a.LastCheckOK, LastLatency: a.LastCheckLatency, LastMessage: a.LastCheckMessage,
 		HintSecureCSES: a.SecretHints.SecureCSES, HintHostCOSES: a.SecretHints.HostCOSES, HintCSESIDX: a.SecretHints.CSESIDX,
+		ExpiresAt: a.ExpiresAt, LastSignIn: a.LastSignInAt, LastRefresh: a.LastRefreshAt,
 	}
 	if v.CooldownRemaining > 0 {
 		u.CooldownUntil = a.CooldownUntil

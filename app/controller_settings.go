@@ -46,6 +46,7 @@ var uiSettings = []uiSetting{
 	{"SELECTION_STRATEGY", "Account selection", "Accounts", ui.SettingChoice, []string{"failover", "round-robin"}, false, applyLive},
 	{"MAX_ATTEMPTS", "Accounts tried per request", "Accounts", ui.SettingNumber, nil, false, applyLive},
 	{"QUOTA_COOLDOWN", "Cooldown after a quota error", "Accounts", ui.SettingDuration, nil, false, applyLive},
+	{"UNAUTHORIZED_COOLDOWN", "Cooldown after refused sign-in tokens", "Accounts", ui.SettingDuration, nil, false, applyLive},
 	{"SESSION_TTL", "Conversation session lifetime", "Accounts", ui.SettingDuration, nil, false, applyLive},
 	{"SESSION_CACHE_SIZE", "Conversations remembered", "Accounts", ui.SettingNumber, nil, false, applyLive},
 	{"DATABASE_URL", "Shared PostgreSQL pool (DATABASE_URL)", "Accounts", ui.SettingText, nil, true, applyApp},

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gemgate/gemini-gateway/gateway/accounts"
+	"github.com/gemgate/gemini-gateway/gateway/pool"
 	"github.com/gemgate/gemini-gateway/gateway/upstream/fakeupstream"
 	"github.com/gemgate/gemini-gateway/ui"
 )
@@ -129,5 +131,17 @@ func TestControllerSettings(t *testing.T) {
 	key, err := c.RegenerateAPIKey()
 	if err != nil || !strings.HasPrefix(key, "sk-gg-") || a.Server.Config().APIKey != key {
 		t.Fatalf("regenerate: %q %v", key, err)
+	}
+}
+
+// The account view carries the lifecycle times and the needs_sign_in
+// state the UI shows ("expires in 9 h", "refreshed 12 min ago").
+func TestUIAccountLifecycleFields(t *testing.T) {
+	exp := time.Date(2026, 6, 1, 20, 0, 0, 0, time.UTC)
+	in, ref := exp.Add(-20*time.Hour), exp.Add(-time.Hour)
+	u := uiAccount(pool.AccountView{Account: accounts.Account{ID: 3, Enabled: true, Status: accounts.StatusNeedsSignIn,
+		ExpiresAt: exp, LastSignInAt: in, LastRefreshAt: ref}, State: pool.StateNeedsSignIn, Reason: "needs sign-in: over"})
+	if !u.ExpiresAt.Equal(exp) || !u.LastSignIn.Equal(in) || !u.LastRefresh.Equal(ref) || u.State != "needs_sign_in" || u.Usable {
+		t.Fatalf("%+v", u)
 	}
 }

@@ -130,6 +130,11 @@ type Account struct {
 	LastMessage   string
 	// Hints describe the secrets without revealing them ("…a1b2", "set", "").
 	HintSecureCSES, HintHostCOSES, HintCSESIDX string
+	// ExpiresAt is when the session cookie expires, LastSignIn and
+	// LastRefresh when the account last signed in and had its cookies
+	// refreshed; zero when unknown ("expires in 9 h", "refreshed 12 min
+	// ago"). State "needs_sign_in" means only a new sign-in brings it back.
+	ExpiresAt, LastSignIn, LastRefresh time.Time
 }
 
 // AccountInput is what the add/edit form and imports produce.

@@ -78,6 +78,8 @@ func TestStateOf(t *testing.T) {
 	}{
 		{accounts.Account{Enabled: false, DisabledReason: "expired: x"}, StateDisabled},
 		{accounts.Account{Enabled: true, Status: accounts.StatusExpired}, StateExpired},
+		{accounts.Account{Enabled: true, Status: accounts.StatusNeedsSignIn}, StateNeedsSignIn},
+		{accounts.Account{Enabled: false, Status: accounts.StatusNeedsSignIn}, StateDisabled},
 		{accounts.Account{Enabled: true, Status: accounts.StatusBanned}, StateBanned},
 		{accounts.Account{Enabled: true, Status: accounts.StatusUnhealthy}, StateUnhealthy},
 		{accounts.Account{Enabled: true, Status: accounts.StatusHealthy, CooldownUntil: now.Add(time.Minute)}, StateCooling},

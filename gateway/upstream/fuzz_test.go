@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
 )
 
 func scanBytes(b []byte, oneByte bool) ([]string, error) {
@@ -108,5 +110,36 @@ func FuzzParseOXSRF(f *testing.F) {
 			t.Fatalf("accepted %q without a key", body)
 		}
 		_ = xssiMessage(body)
+	})
+}
+
+// FuzzMergeSetCookies: Set-Cookie headers from the upstream (untrusted)
+// never panic the parser, and a cookie taken into the credentials is
+// always one a Cookie header can carry (no header smuggling) and never a
+// cookie other than the two the client keeps.
+func FuzzMergeSetCookies(f *testing.F) {
+	f.Add("__Secure-C_SES=CSE.x; Domain=.business.gemini.google; Path=/; Expires=Sat, 02 May 2026 12:00:00 GMT; Secure; HttpOnly", "business.gemini.google")
+	f.Add("__Host-C_OSES=COS.y; Path=/; Max-Age=86400; Secure", "business.gemini.google")
+	f.Add("__Secure-C_SES=; Max-Age=0; Secure", "auth.business.gemini.google")
+	f.Add("NID=1; __Secure-C_SES=a;;;= ;Secure", "127.0.0.1")
+	f.Fuzz(func(t *testing.T, line, host string) {
+		now := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+		cr := Credentials{SecureCSES: "CSE.old", HostCOSES: "COS.old", CSESIDX: "1"}
+		h := http.Header{}
+		for _, l := range strings.Split(line, "\n") {
+			h.Add("Set-Cookie", l)
+		}
+		_, reissued, _ := mergeSetCookies(&cr, h, host, now)
+		for _, v := range []string{cr.SecureCSES, cr.HostCOSES} {
+			if v == "" || cookieValue(v) {
+				t.Fatalf("took an unusable cookie value %q from %q", v, line)
+			}
+		}
+		if reissued && cr.SecureCSES == "CSE.old" && !strings.Contains(line, "CSE.old") {
+			t.Fatalf("reported a re-issue that did not happen: %q", line)
+		}
+		if cr.CSESIDX != "1" {
+			t.Fatal("a Set-Cookie changed the csesidx")
+		}
 	})
 }
