@@ -387,3 +387,39 @@ func TestSignInOverFailsOver(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// Requests that meet stale cookies together refresh them once; those that
+// arrive with the cookies just rotated away are not taken for a dead
+// sign-in. Every request is served by the one account.
+func TestConcurrentRequestsRefreshOnce(t *testing.T) {
+	h, clk := lifecycleHarness(t, 1, nil)
+	answer(t, h.client(), false, userParams("gemini-auto", "warm up"))
+	clk.Add(2 * time.Hour)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := h.client()
+			res, err := c.Chat.Completions.New(context.Background(), userParams("gemini-auto", "together"))
+			if err == nil && res.Choices[0].Message.Content != fakeupstream.NormalAnswer {
+				err = fmt.Errorf("content %q", res.Choices[0].Message.Content)
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, rot := h.fake.Lifecycle(h.accts[0].ConfigID); rot != 1 {
+		t.Errorf("%d rotations, want 1", rot)
+	}
+	if v := h.account(0); v.Status == accounts.StatusNeedsSignIn || !v.Usable {
+		t.Errorf("account after concurrent refresh: %s (%s)", v.State, v.Reason)
+	}
+}

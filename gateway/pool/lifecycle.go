@@ -102,9 +102,9 @@ func (p *Pool) Refresh(ctx context.Context, id int64) (RefreshOutcome, error) {
 
 // refreshFailed turns a failed refreshcookies follow into an outcome.
 func (p *Pool) refreshFailed(id int64, err error) (RefreshOutcome, error) {
-	switch upstream.KindOf(err) {
-	case upstream.KindSignIn, upstream.KindExpired:
-		p.signInOver(id, err.(*upstream.Error).Message)
+	var ue *upstream.Error
+	if errors.As(err, &ue) && (ue.Kind == upstream.KindSignIn || ue.Kind == upstream.KindExpired) {
+		p.signInOver(id, ue.Message)
 		return RefreshOutcome{Result: RefreshNeedsSignIn}, nil
 	}
 	p.needsRefresh(id, err.Error())
@@ -236,8 +236,11 @@ func (p *Pool) view(id int64) (accounts.Account, bool) {
 }
 
 // recoverable reports whether a failure may go away with a cookie refresh.
+// A dead sign-in is among them because the cookies that met it may be ones
+// another request has just rotated away: Refresh asks again with the
+// current cookies before the account is written off.
 func recoverable(k upstream.Kind) bool {
-	return k == upstream.KindStale || k == upstream.KindUnauthorized
+	return k == upstream.KindStale || k == upstream.KindUnauthorized || k == upstream.KindSignIn
 }
 
 // refreshForRetry runs a refresh after a request failed with a recoverable
