@@ -210,6 +210,13 @@ func (a *App) startBackground() {
 		defer a.wg.Done()
 		a.Requests.run(a.ctx)
 	}()
+	if a.Store.Dialect() == store.DialectSQLite {
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			a.followSQLite(a.ctx, 3*time.Second)
+		}()
+	}
 	if ch, err := a.Store.Watch(a.ctx); err == nil && ch != nil {
 		a.wg.Add(1)
 		go func() {
