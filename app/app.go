@@ -87,6 +87,13 @@ func (s redactingSource) Secrets(ctx context.Context, a accounts.Account) (accou
 	return sec, err
 }
 
+// SaveRefresh registers re-issued cookies with the log redactor before
+// they are stored, so they are hidden even when storing fails.
+func (s redactingSource) SaveRefresh(ctx context.Context, id int64, r accounts.SignInResult) (accounts.Account, error) {
+	s.r.Add(r.Secrets.SecureCSES, r.Secrets.HostCOSES, r.Secrets.CSESIDX)
+	return s.Manager.SaveRefresh(ctx, id, r)
+}
+
 // Build wires everything from cfg; logOut receives the log.
 func Build(ctx context.Context, cfg *Config, logOut io.Writer) (*App, error) {
 	r := &logging.Redactor{}

@@ -239,6 +239,8 @@ func Settings() []Setting {
 			apply: intVal(1, 20, func(c *Config, n int) { c.Pool.MaxAttempts = n })},
 		{Name: "QUOTA_COOLDOWN", Help: "cooldown after a 429 that names no retry time", Default: "600s",
 			apply: durVal(func(c *Config, d time.Duration) { c.Pool.QuotaCooldown = d })},
+		{Name: "UNAUTHORIZED_COOLDOWN", Help: "cooldown after the API refuses fresh tokens even after a cookie refresh", Default: "2h",
+			apply: durVal(func(c *Config, d time.Duration) { c.Pool.UnauthorizedCooldown = d })},
 		{Name: "SESSION_CACHE_SIZE", Help: "conversations whose upstream session is kept", Default: "10000",
 			apply: intVal(1, 10_000_000, func(c *Config, n int) { c.Pool.SessionCacheSize = n })},
 		{Name: "SESSION_TTL", Help: "how long an idle conversation keeps its session", Default: "7200s",

@@ -28,6 +28,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/admin/health-check", s.adminCheckAll)
 	mux.HandleFunc("POST /api/admin/accounts/{id}/health-check", s.adminCheckOne)
 	mux.HandleFunc("GET /api/admin/health-status", s.adminHealthStatus)
+	mux.HandleFunc("POST /api/admin/accounts/{id}/refresh", s.adminRefresh)
 }
 
 // AccountJSON is an account as the admin API shows it.
@@ -53,6 +54,12 @@ type AccountJSON struct {
 	SecretBackend     string                `json:"secret_backend"`
 	Secrets           map[string]SecretJSON `json:"secrets"`
 	InFlight          int                   `json:"in_flight"`
+	// ExpiresAt is the session cookie's own expiry; LastSignInAt and
+	// LastRefreshAt the last sign-in and cookie refresh. RFC 3339 UTC, null
+	// when unknown.
+	ExpiresAt     *time.Time `json:"expires_at"`
+	LastSignInAt  *time.Time `json:"last_sign_in_at"`
+	LastRefreshAt *time.Time `json:"last_refresh_at"`
 }
 
 // CheckJSON is the last health check of an account.
@@ -97,6 +104,7 @@ func ToAccountJSON(v pool.AccountView) AccountJSON {
 		UpdatedAt: timePtr(a.UpdatedAt), CooldownReason: a.CooldownReason,
 		CooldownRemaining: v.CooldownRemaining.Round(time.Second).Seconds(),
 		NetworkErrorCount: a.NetworkErrors, SecretBackend: a.SecretBackend, InFlight: v.InFlight,
+		ExpiresAt: timePtr(a.ExpiresAt), LastSignInAt: timePtr(a.LastSignInAt), LastRefreshAt: timePtr(a.LastRefreshAt),
 		Secrets: map[string]SecretJSON{
 			"secure_c_ses": secretJSON(a.SecretHints.SecureCSES),
 			"host_c_oses":  secretJSON(a.SecretHints.HostCOSES),
@@ -461,13 +469,17 @@ func (s *Server) adminHealthStatus(w http.ResponseWriter, r *http.Request) {
 		CooldownRemaining float64    `json:"cooldown_remaining_seconds"`
 		NetworkErrorCount int        `json:"network_error_count"`
 		Usable            bool       `json:"usable"`
+		ExpiresAt         *time.Time `json:"expires_at"`
+		LastSignInAt      *time.Time `json:"last_sign_in_at"`
+		LastRefreshAt     *time.Time `json:"last_refresh_at"`
 	}
 	out := make([]status, len(views))
 	usable := 0
 	for i, v := range views {
 		j := ToAccountJSON(v)
 		out[i] = status{ID: j.ID, Name: j.Name, State: j.State, Reason: j.Reason, IsActive: j.IsActive, HealthStatus: j.HealthStatus,
-			LastCheck: j.LastCheck, CooldownRemaining: j.CooldownRemaining, NetworkErrorCount: j.NetworkErrorCount, Usable: v.Usable}
+			LastCheck: j.LastCheck, CooldownRemaining: j.CooldownRemaining, NetworkErrorCount: j.NetworkErrorCount, Usable: v.Usable,
+			ExpiresAt: j.ExpiresAt, LastSignInAt: j.LastSignInAt, LastRefreshAt: j.LastRefreshAt}
 		if v.Usable {
 			usable++
 		}
@@ -479,4 +491,40 @@ func (s *Server) adminHealthStatus(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// RefreshJSON answers POST /api/admin/accounts/{id}/refresh.
+type RefreshJSON struct {
+	Result    string     `json:"result"` // refreshed, unchanged or needs_sign_in
+	ExpiresAt *time.Time `json:"expires_at"`
+}
+
+// adminRefresh refreshes an account's cookies now and says what happened.
+func (s *Server) adminRefresh(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	if _, ok := s.view(id); !ok {
+		accountError(accounts.ErrNotFound).Write(w)
+		return
+	}
+	rf := s.deps.Refresher
+	if rf == nil {
+		rf = PoolRefresher{Pool: s.deps.Pool}
+	}
+	o, err := rf.Refresh(r.Context(), id)
+	if err != nil {
+		if errors.Is(err, accounts.ErrNotFound) {
+			accountError(err).Write(w)
+			return
+		}
+		if r.Context().Err() != nil {
+			return // the client went away
+		}
+		openai.NewError(http.StatusBadGateway, openai.TypeServer, "refresh_failed",
+			"The refresh could not tell whether the account's cookies still work: "+err.Error()).Write(w)
+		return
+	}
+	writeJSON(w, http.StatusOK, RefreshJSON{Result: o.Result, ExpiresAt: timePtr(o.ExpiresAt)})
 }

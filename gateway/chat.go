@@ -261,6 +261,12 @@ func toOpenAIError(err error) *openai.Error {
 	case upstream.KindExpired:
 		return openai.NewError(http.StatusServiceUnavailable, openai.TypeUnavailable, "account_expired",
 			"The Gemini Business sign-in of the account(s) tried has expired and no other account could serve: renew the cookies. ("+msg+")")
+	case upstream.KindSignIn:
+		return openai.NewError(http.StatusServiceUnavailable, openai.TypeUnavailable, "account_needs_sign_in",
+			"The Gemini Business sign-in of the account(s) tried is over and no other account could serve: sign in again. ("+msg+")")
+	case upstream.KindStale, upstream.KindUnauthorized:
+		return openai.NewError(http.StatusServiceUnavailable, openai.TypeUnavailable, "account_unauthorized",
+			"Gemini Business refused the account(s) tried even after a cookie refresh and no other account could serve. ("+msg+")")
 	case upstream.KindBanned:
 		return openai.NewError(http.StatusServiceUnavailable, openai.TypeUnavailable, "account_banned",
 			"Gemini Business refused the account(s) tried (403) and no other account could serve. ("+msg+")")

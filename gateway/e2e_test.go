@@ -299,7 +299,8 @@ func TestUpstreamFailureClasses(t *testing.T) {
 
 func TestExpiredAccountIs503(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
-	h.fake.UpdateAccount(h.accts[0].CSESIDX, func(a *fakeupstream.Account) { a.Expired = true })
+	// getoxsrf redirects to the sign-in page: the cookies expired.
+	h.fake.UpdateAccount(h.accts[0].CSESIDX, func(a *fakeupstream.Account) { a.AuthMode = fakeupstream.AuthModeRedirect })
 	c := h.client()
 	_, err := c.Chat.Completions.New(context.Background(), userParams("gemini-auto", "x"))
 	var ae *openai.Error

@@ -125,7 +125,9 @@ func TestFaultMatrix(t *testing.T) {
 			w.(http.Flusher).Flush()
 			<-r.Context().Done()
 		}, served: 1, state: pool.StateUnknown, netErrs: 1},
-		{name: "HTTP 401", fault: googleError(401, "UNAUTHENTICATED"), served: 1, state: pool.StateDisabled, status: accounts.StatusExpired},
+		// A 401 that survives a fresh token and a refresh: a cooldown, not
+		// a disabled account.
+		{name: "HTTP 401", fault: googleError(401, "UNAUTHENTICATED"), served: 1, state: pool.StateCooling, cooling: true, status: accounts.StatusUnknown},
 		{name: "HTTP 403", fault: googleError(403, "PERMISSION_DENIED"), served: 1, state: pool.StateDisabled, status: accounts.StatusBanned},
 		{name: "HTTP 404", fault: googleError(404, "NOT_FOUND"), served: 1, state: pool.StateUnknown, netErrs: 1},
 		{name: "HTTP 429", fault: googleError(429, "RESOURCE_EXHAUSTED"), served: 1, state: pool.StateCooling, cooling: true},

@@ -33,8 +33,11 @@ func TestTransparentFailover(t *testing.T) {
 		{"in-body quota", func(h *harness) { h.queue(0, "quota-inbody") }, pool.StateCooling, true},
 		{"banned 403", func(h *harness) { h.queue(0, "http-403") }, pool.StateDisabled, false},
 		{"expired cookies", func(h *harness) {
-			h.fake.UpdateAccount(h.accts[0].CSESIDX, func(a *fakeupstream.Account) { a.Expired = true })
+			h.fake.UpdateAccount(h.accts[0].CSESIDX, func(a *fakeupstream.Account) { a.AuthMode = fakeupstream.AuthModeRedirect })
 		}, pool.StateDisabled, false},
+		{"sign-in over", func(h *harness) {
+			h.fake.UpdateAccount(h.accts[0].CSESIDX, func(a *fakeupstream.Account) { a.Expired = true })
+		}, pool.StateNeedsSignIn, false},
 		{"transient 500", func(h *harness) { h.queue(0, "http-500") }, pool.StateUnknown, false},
 		{"failed answer", func(h *harness) { h.queue(0, "failed") }, pool.StateUnknown, false},
 		{"thoughts only", func(h *harness) { h.queue(0, "thoughts-only") }, pool.StateUnknown, false},
@@ -336,7 +339,7 @@ func TestModelStickiness(t *testing.T) {
 func TestHealthChecks(t *testing.T) {
 	h := newHarness(t, harnessOpts{accounts: 3})
 	ctx := context.Background()
-	h.fake.UpdateAccount(h.accts[1].CSESIDX, func(a *fakeupstream.Account) { a.Expired = true })
+	h.fake.UpdateAccount(h.accts[1].CSESIDX, func(a *fakeupstream.Account) { a.AuthMode = fakeupstream.AuthModeRedirect })
 	h.fake.UpdateAccount(h.accts[2].CSESIDX, func(a *fakeupstream.Account) { a.Banned = true })
 	sum := h.checker.CheckAll(ctx, nil)
 	if sum.Checked != 3 || sum.Healthy != 1 || sum.Failed != 2 || sum.Disabled != 2 {
@@ -393,7 +396,7 @@ func TestHealthCheckLeavesFlakyAccountBelowThreshold(t *testing.T) {
 
 func TestHealthAdminAPI(t *testing.T) {
 	h := newHarness(t, harnessOpts{accounts: 2})
-	h.fake.UpdateAccount(h.accts[1].CSESIDX, func(a *fakeupstream.Account) { a.Expired = true })
+	h.fake.UpdateAccount(h.accts[1].CSESIDX, func(a *fakeupstream.Account) { a.AuthMode = fakeupstream.AuthModeRedirect })
 	resp := h.do("POST", "/api/admin/health-check", "", nil)
 	var round struct {
 		Checked, Healthy, Failed, Disabled int

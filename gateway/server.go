@@ -191,6 +191,9 @@ type Deps struct {
 	Log      *slog.Logger
 	// ImportPython reads accounts from a Python gateway's database (optional).
 	ImportPython func(ctx context.Context, databaseURL string) ([]accounts.Input, error)
+	// Refresher serves POST /api/admin/accounts/{id}/refresh; nil means
+	// PoolRefresher{Pool} (no browser).
+	Refresher Refresher
 }
 
 // Server is the gateway's HTTP server.

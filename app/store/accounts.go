@@ -18,7 +18,8 @@ const accountCols = `id, name, config_id, enabled, disabled_reason, user_agent,
 	status, status_reason,
 	last_check_at, last_check_ok, last_check_latency_ms, last_check_message,
 	cooldown_until, cooldown_reason, network_errors,
-	secret_backend, secret_ref, hint_secure_c_ses, hint_host_c_oses, hint_csesidx`
+	secret_backend, secret_ref, hint_secure_c_ses, hint_host_c_oses, hint_csesidx,
+	expires_at, last_sign_in_at, last_refresh_at`
 
 // rowScanner is *sql.Row or *sql.Rows.
 type rowScanner interface{ Scan(dest ...any) error }
@@ -35,7 +36,8 @@ func scanAccount(r rowScanner) (accounts.Account, error) {
 		&status, &a.StatusReason,
 		timeCol{&a.LastCheckAt}, &a.LastCheckOK, &latencyMS, &a.LastCheckMessage,
 		timeCol{&a.CooldownUntil}, &a.CooldownReason, &a.NetworkErrors,
-		&a.SecretBackend, &ref, &a.SecretHints.SecureCSES, &a.SecretHints.HostCOSES, &a.SecretHints.CSESIDX)
+		&a.SecretBackend, &ref, &a.SecretHints.SecureCSES, &a.SecretHints.HostCOSES, &a.SecretHints.CSESIDX,
+		timeCol{&a.ExpiresAt}, timeCol{&a.LastSignInAt}, timeCol{&a.LastRefreshAt})
 	if err != nil {
 		return accounts.Account{}, err
 	}
@@ -201,6 +203,91 @@ func (s *Store) ReplaceSecretRef(ctx context.Context, id int64, backend, ref str
 	})
 	if err != nil {
 		return accounts.Account{}, accountErr("replace secrets of account", id, err)
+	}
+	return a, nil
+}
+
+// RecordSignIn writes a sign-in or a cookie refresh in one transaction: the
+// new secret ref exactly as ReplaceSecretRef does (so the journal keeps a
+// crash from orphaning or losing secrets), and the lifecycle fields. The
+// current row is read under the write lock and the new values computed
+// here, so the statement has no engine-specific conditionals.
+func (s *Store) RecordSignIn(ctx context.Context, id int64, u accounts.SignInUpdate) (accounts.Account, error) {
+	if u.At.IsZero() {
+		u.At = now()
+	}
+	var a accounts.Account
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		cur, err := scanAccount(tx.QueryRowContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE id = $1`+s.d.forUpdate, id))
+		if err != nil {
+			return err
+		}
+		next := cur
+		if u.SecretRef != "" {
+			next.SecretBackend, next.SecretRef, next.SecretHints = u.SecretBackend, u.SecretRef, u.SecretHints
+		}
+		if u.ConfigID != "" {
+			next.ConfigID = u.ConfigID
+		}
+		if u.UserAgent != "" {
+			next.UserAgent = u.UserAgent
+		}
+		if u.SignIn || !u.ExpiresAt.IsZero() {
+			next.ExpiresAt = u.ExpiresAt
+		}
+		next.LastRefreshAt = u.At
+		if u.SignIn {
+			next.LastSignInAt = u.At
+			if next.Status == accounts.StatusNeedsSignIn || next.Status == accounts.StatusExpired {
+				next.Status, next.StatusReason = accounts.StatusUnknown, ""
+			}
+			if !next.Enabled && accounts.AutoDisabledForExpiry(next.DisabledReason) {
+				next.Enabled, next.DisabledReason = true, ""
+			}
+			next.CooldownUntil, next.CooldownReason, next.NetworkErrors = time.Time{}, "", 0
+		}
+		a, err = scanAccount(tx.QueryRowContext(ctx, `UPDATE accounts SET
+				secret_backend    = $2,
+				secret_ref        = NULLIF($3, ''),
+				hint_secure_c_ses = $4,
+				hint_host_c_oses  = $5,
+				hint_csesidx      = $6,
+				config_id         = $7,
+				user_agent        = $8,
+				expires_at        = $9,
+				last_refresh_at   = $10,
+				last_sign_in_at   = $11,
+				status            = $12,
+				status_reason     = $13,
+				enabled           = $14,
+				disabled_reason   = $15,
+				cooldown_until    = $16,
+				cooldown_reason   = $17,
+				network_errors    = $18,
+				updated_at        = $19
+			WHERE id = $1
+			RETURNING `+accountCols,
+			id, next.SecretBackend, next.SecretRef, next.SecretHints.SecureCSES, next.SecretHints.HostCOSES, next.SecretHints.CSESIDX,
+			next.ConfigID, next.UserAgent, s.timeArg(next.ExpiresAt), s.timeArg(next.LastRefreshAt), s.timeArg(next.LastSignInAt),
+			string(next.Status), next.StatusReason, next.Enabled, next.DisabledReason,
+			s.timeArg(next.CooldownUntil), next.CooldownReason, next.NetworkErrors, s.timeArg(now())))
+		if err != nil {
+			return err
+		}
+		if u.SecretRef != "" {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM secret_journal WHERE ref = $1`, u.SecretRef); err != nil {
+				return fmt.Errorf("clear journal: %w", err)
+			}
+			if cur.SecretRef != "" && cur.SecretRef != u.SecretRef {
+				if err := s.journalAdd(ctx, tx, cur.SecretBackend, cur.SecretRef); err != nil {
+					return err
+				}
+			}
+		}
+		return s.notifyChange(ctx, tx, id)
+	})
+	if err != nil {
+		return accounts.Account{}, accountErr("record sign-in of account", id, err)
 	}
 	return a, nil
 }

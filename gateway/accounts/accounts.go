@@ -24,6 +24,11 @@ const (
 	StatusExpired   Status = "expired"   // cookies no longer sign in: renew them
 	StatusBanned    Status = "banned"    // upstream answered 403
 	StatusUnhealthy Status = "unhealthy" // network trouble past the threshold
+	// StatusNeedsSignIn: the sign-in behind the cookies is over (the
+	// upstream said EXPIRED_SIGN_IN, or a cookie refresh ended on a sign-in
+	// page). The account is not disabled: it is never chosen for requests
+	// and comes back by itself once signed in again (Manager.SaveSignIn).
+	StatusNeedsSignIn Status = "needs_sign_in"
 )
 
 // Usable reports whether requests may be sent to an account in this status.
@@ -67,6 +72,15 @@ type Account struct {
 	CooldownUntil  time.Time
 	CooldownReason string
 	NetworkErrors  int
+
+	// ExpiresAt is the __Secure-C_SES cookie's own expiry as the upstream
+	// set it; zero when unknown (pasted cookies).
+	ExpiresAt time.Time
+	// LastSignInAt is when the current sign-in was made (Manager.SaveSignIn);
+	// LastRefreshAt when its cookies were last refreshed or confirmed.
+	// Zero when never.
+	LastSignInAt  time.Time
+	LastRefreshAt time.Time
 
 	// SecretBackend names the SecretStore holding the secrets; SecretRef is
 	// their key there.
@@ -132,6 +146,30 @@ type CheckRecord struct {
 	Message string
 }
 
+// SignInUpdate is what Store.RecordSignIn writes.
+type SignInUpdate struct {
+	// SecretBackend and SecretRef point the account at new secrets, which
+	// must already be stored under a journaled ref; "" keeps the current
+	// ones.
+	SecretBackend string
+	SecretRef     string
+	SecretHints   SecretHints
+	// ConfigID and UserAgent replace the account's when not "".
+	ConfigID  string
+	UserAgent string
+	// ExpiresAt is the new cookie expiry. A sign-in always writes it (zero:
+	// unknown); a refresh keeps the old one when it is zero.
+	ExpiresAt time.Time
+	// At is the time of the sign-in or refresh: LastRefreshAt, and
+	// LastSignInAt when SignIn.
+	At time.Time
+	// SignIn marks a new sign-in: it also sets LastSignInAt, clears a
+	// needs_sign_in or expired status with its reason, a cooldown, the
+	// network-error count, and turns back on an account that was turned off
+	// automatically because it expired.
+	SignIn bool
+}
+
 // Errors of the store.
 var (
 	ErrNotFound  = errors.New("account not found")
@@ -169,6 +207,10 @@ type Store interface {
 	AddNetworkError(ctx context.Context, id int64) (int, error)
 	ResetNetworkErrors(ctx context.Context, id int64) error
 	RecordCheck(ctx context.Context, id int64, c CheckRecord) error
+	// RecordSignIn writes a sign-in or a cookie refresh in one transaction:
+	// the new secret ref (as ReplaceSecretRef does, journal included) when
+	// u.SecretRef is set, and the lifecycle fields (see SignInUpdate).
+	RecordSignIn(ctx context.Context, id int64, u SignInUpdate) (Account, error)
 
 	// The pending-secrets journal: refs whose secrets may exist in a
 	// SecretStore without an account pointing at them (see Manager).

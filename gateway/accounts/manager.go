@@ -169,6 +169,8 @@ type Manager struct {
 	Env *EnvAccount
 	// OnChange is called after an account was created, changed or deleted.
 	OnChange func(id int64)
+	// Now is the clock of sign-in and refresh times; nil means time.Now.
+	Now func() time.Time
 }
 
 func (m *Manager) changed(id int64) {

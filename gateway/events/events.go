@@ -23,6 +23,15 @@ const (
 	RequestFinished
 	// GatewayState: the HTTP server started, stopped or failed to start.
 	GatewayState
+	// AccountNeedsRefresh: an account's cookies need a refresh that the
+	// HTTP path could not do (the refreshcookies step failed, or the API
+	// keeps refusing fresh tokens). A browser refresh of the account's
+	// profile may still save it. AccountID and Reason say which and why.
+	AccountNeedsRefresh
+	// AccountNeedsSignIn: an account's sign-in is over (state
+	// needs_sign_in); only a new sign-in brings it back. AccountID and
+	// Reason say which and why.
+	AccountNeedsSignIn
 )
 
 // Event is one notification. Only the field matching Kind is set.
@@ -33,6 +42,9 @@ type Event struct {
 	Health    *HealthSummary
 	Request   *RequestInfo
 	Gateway   *GatewayInfo
+	// Reason explains AccountNeedsRefresh and AccountNeedsSignIn; it never
+	// holds a secret.
+	Reason string
 }
 
 // HealthSummary describes a finished round of health checks.

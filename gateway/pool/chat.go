@@ -77,6 +77,9 @@ func (p *Pool) Chat(ctx context.Context, req *Request, sink Sink) (*Result, erro
 	// failedOnce: a request that retries an account counts one failure
 	// against it, not one per retry.
 	failedOnce := map[int64]bool{}
+	// refreshed: an account whose cookies were refreshed for this request
+	// gets one more try, once.
+	refreshed := map[int64]bool{}
 	var lastErr error
 	for attempt := 1; attempt <= cfg.MaxAttempts; attempt++ {
 		id, err := p.pick(prefer, exclude, soft)
@@ -102,6 +105,20 @@ func (p *Pool) Chat(ctx context.Context, req *Request, sink Sink) (*Result, erro
 			return nil, ctx.Err()
 		}
 		kind := upstream.KindOf(err)
+		if recoverable(kind) && !refreshed[id] && !sink.AnswerStarted() && !errors.Is(err, errSinkGone) {
+			refreshed[id] = true
+			retry, signedOut := p.refreshForRetry(ctx, id)
+			if retry {
+				p.log.Info("retrying after a cookie refresh", "account", p.name(id), "error_kind", kind.String())
+				prefer = id
+				attempt-- // the refresh, not the account, failed this try
+				continue
+			}
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			failedOnce[id] = failedOnce[id] || signedOut // already recorded as needs_sign_in
+		}
 		if !failedOnce[id] {
 			failedOnce[id] = true
 			p.failed(id, err)

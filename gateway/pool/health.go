@@ -220,6 +220,18 @@ func (c *Checker) check(ctx context.Context, id int64, cfg HealthConfig) CheckOu
 			break
 		}
 	}
+	if k := upstream.KindOf(err); recoverable(k) && ctx.Err() == nil {
+		// Stale cookies or a refused token: refresh, then check once more.
+		if retry, _ := p.refreshForRetry(ctx, id); retry {
+			cctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+			if cr, cerr := p.credentials(cctx, id); cerr != nil {
+				err = secretsError(cerr)
+			} else {
+				res, err = p.upstream().CheckAccount(cctx, cr)
+			}
+			cancel()
+		}
+	}
 	now := p.now()
 	if ctx.Err() != nil {
 		return o
@@ -250,6 +262,8 @@ func (c *Checker) check(ctx context.Context, id int64, cfg HealthConfig) CheckOu
 		p.log.Warn("JWT refresh failed", "account", o.Name, "error_kind", ue.Kind.String(), "reason", ue.Message)
 	}
 	switch o.Kind {
+	case upstream.KindSignIn, upstream.KindStale, upstream.KindUnauthorized:
+		p.failed(id, err)
 	case upstream.KindExpired:
 		p.setStatus(id, accounts.StatusExpired, "expired: "+o.Message, cfg.AutoDisable)
 		o.Disabled = cfg.AutoDisable

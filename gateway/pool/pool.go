@@ -55,6 +55,9 @@ type Config struct {
 	SessionTTL       time.Duration
 	// StateWriteTimeout bounds store writes made on the request path.
 	StateWriteTimeout time.Duration
+	// UnauthorizedCooldown keeps an account aside after the API refused
+	// fresh tokens even after a cookie refresh (UNAUTHORIZED_COOLDOWN).
+	UnauthorizedCooldown time.Duration
 }
 
 // DefaultConfig is what the Python gateway did, where it did something.
@@ -68,6 +71,7 @@ func DefaultConfig() Config {
 		SessionCacheSize:      10000,
 		SessionTTL:            2 * time.Hour,
 		StateWriteTimeout:     5 * time.Second,
+		UnauthorizedCooldown:  2 * time.Hour,
 	}
 }
 
@@ -94,6 +98,9 @@ func (c Config) withDefaults() Config {
 	if c.StateWriteTimeout <= 0 {
 		c.StateWriteTimeout = d.StateWriteTimeout
 	}
+	if c.UnauthorizedCooldown <= 0 {
+		c.UnauthorizedCooldown = d.UnauthorizedCooldown
+	}
 	return c
 }
 
@@ -111,6 +118,9 @@ type Upstream interface {
 	StreamAssist(ctx context.Context, cr upstream.Credentials, ar upstream.AssistRequest) (*upstream.Stream, error)
 	CheckAccount(ctx context.Context, cr upstream.Credentials) (upstream.CheckResult, error)
 	Forget(accountID string)
+	// GetOXSRF and RefreshCookies serve Refresh.
+	GetOXSRF(ctx context.Context, cr upstream.Credentials) (upstream.SigningKey, error)
+	RefreshCookies(ctx context.Context, cr upstream.Credentials, refreshURL string) (upstream.Rotation, error)
 }
 
 // Pool serves requests from a set of accounts. Safe for concurrent use.
@@ -131,6 +141,9 @@ type Pool struct {
 
 	sessions *sessionCache
 	usage    *usageWriter
+
+	lc    Lifecycle
+	gates map[int64]chan struct{} // refresh locks by account; p.mu guards the map
 }
 
 // member is the pool's view of one account.
@@ -152,13 +165,16 @@ type Options struct {
 	Bus      *events.Bus
 	Log      *slog.Logger
 	Now      func() time.Time
+	// Lifecycle saves refreshed cookies and dead sign-ins; nil uses Source
+	// when it implements Lifecycle.
+	Lifecycle Lifecycle
 }
 
 // New builds a pool and loads the accounts.
 func New(ctx context.Context, cfg Config, o Options) (*Pool, error) {
 	cfg = cfg.withDefaults()
 	p := &Pool{
-		up: o.Upstream, source: o.Source, store: o.Store, bus: o.Bus, log: o.Log, now: o.Now,
+		up: o.Upstream, source: o.Source, store: o.Store, bus: o.Bus, log: o.Log, now: o.Now, lc: o.Lifecycle,
 		cfg:      cfg,
 		members:  make(map[int64]*member),
 		sessions: newSessionCache(cfg.SessionCacheSize, cfg.SessionTTL),
@@ -280,10 +296,12 @@ func (p *Pool) apply(a accounts.Account) {
 		return
 	}
 	if m.acct.SecretRef != a.SecretRef || m.acct.ConfigID != a.ConfigID || m.acct.UserAgent != a.UserAgent {
-		// New credentials: the cached ones, the token and the sessions
-		// belong to the old sign-in.
 		m.creds = nil
-		go p.forget(a.ID)
+		if !rotated(m.acct, a) {
+			// New credentials: the token and the sessions belong to the
+			// old sign-in.
+			go p.forget(a.ID)
+		}
 	}
 	if p.usage != nil {
 		// Counts not yet flushed are still ours to show.
@@ -293,6 +311,15 @@ func (p *Pool) apply(a accounts.Account) {
 		a.LastUsedAt = m.lastPick
 	}
 	m.acct = a
+}
+
+// rotated reports whether b differs from a only by cookies a refresh
+// re-issued (a later LastRefreshAt, the same sign-in): the upstream
+// sessions stay valid, and the token cache, keyed by credentials, mints a
+// new token by itself.
+func rotated(a, b accounts.Account) bool {
+	return b.LastRefreshAt.After(a.LastRefreshAt) && b.LastSignInAt.Equal(a.LastSignInAt) &&
+		a.ConfigID == b.ConfigID && a.UserAgent == b.UserAgent && a.SecretHints.CSESIDX == b.SecretHints.CSESIDX
 }
 
 func (p *Pool) forget(id int64) {
@@ -502,6 +529,9 @@ func (p *Pool) noAccountError(now time.Time) error {
 			d = time.Second
 		}
 		return &NoAccountError{RetryAfter: d, Reason: reason + fmt.Sprintf("; the first frees up in %s", d)}
+	}
+	if counts[StateNeedsSignIn] > 0 {
+		reason += "; sign in again to the accounts that need it"
 	}
 	if counts[StateExpired] > 0 || counts[StateDisabled] > 0 {
 		reason += "; renew expired accounts' cookies or turn accounts back on"

@@ -31,6 +31,16 @@ func (p *Pool) failed(id int64, err error) {
 	}
 	p.mu.Unlock()
 	switch ue.Kind {
+	case upstream.KindSignIn:
+		p.signInOver(id, ue.Message)
+		return
+	case upstream.KindUnauthorized:
+		d := p.config().UnauthorizedCooldown
+		p.log.Warn("account refused fresh tokens; cooling down", "account", p.name(id), "cooldown", d.String())
+		p.setCooldown(id, p.now().Add(d), "unauthorized: "+ue.Message)
+		p.needsRefresh(id, ue.Message)
+	case upstream.KindStale:
+		p.needsRefresh(id, ue.Message)
 	case upstream.KindExpired:
 		p.credentialFailure(id, accounts.StatusExpired, "expired: "+ue.Message)
 	case upstream.KindBanned:
@@ -176,6 +186,8 @@ const (
 	StateBanned    State = "banned"
 	StateUnhealthy State = "unhealthy"
 	StateDisabled  State = "disabled"
+	// StateNeedsSignIn is exactly the admin API's "needs_sign_in".
+	StateNeedsSignIn State = "needs_sign_in"
 )
 
 // StateOf derives the display state and its reason.
@@ -187,6 +199,8 @@ func StateOf(a accounts.Account, now time.Time) (State, string) {
 			r = "disabled by user"
 		}
 		return StateDisabled, r
+	case a.Status == accounts.StatusNeedsSignIn:
+		return StateNeedsSignIn, a.StatusReason
 	case a.Status == accounts.StatusExpired:
 		return StateExpired, a.StatusReason
 	case a.Status == accounts.StatusBanned:

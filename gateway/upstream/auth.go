@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -96,13 +97,15 @@ func (c *Client) GetOXSRF(ctx context.Context, cr Credentials) (SigningKey, erro
 	}
 	switch {
 	case resp.StatusCode == http.StatusOK:
-	case resp.StatusCode/100 == 3, resp.StatusCode == http.StatusUnauthorized, resp.StatusCode == http.StatusForbidden:
-		// A redirect goes to the login page: the cookies no longer sign in.
+	case resp.StatusCode/100 == 3:
+		return SigningKey{}, c.redirectError(op, req.URL, resp, body)
+	case resp.StatusCode == http.StatusUnauthorized, resp.StatusCode == http.StatusForbidden:
 		e := httpError(op, resp.StatusCode, resp.Header, body)
 		e.Kind = KindExpired
-		if resp.StatusCode/100 == 3 {
-			e.Message = "redirected to sign-in: cookies expired"
-		} else if m := xssiMessage(body); m != "" {
+		if st := xssiStatus(body); st == "EXPIRED_SIGN_IN" {
+			e.Kind = KindSignIn
+		}
+		if m := xssiMessage(body); m != "" {
 			e.Message = m
 		}
 		return SigningKey{}, e
@@ -115,9 +118,32 @@ func (c *Client) GetOXSRF(ctx context.Context, cr Credentials) (SigningKey, erro
 	}
 	key, err := ParseOXSRF(body)
 	if err != nil {
-		return SigningKey{}, &Error{Op: op, Kind: KindExpired, HTTPStatus: http.StatusOK, Message: err.Error()}
+		// A body without a key is the upstream saying the cookies are dead;
+		// a body that is not what getoxsrf sends is a broken answer (a
+		// proxy's page, a cut connection), which says nothing about them.
+		kind := KindTransient
+		if errors.Is(err, errNoKey) {
+			kind = KindExpired
+		}
+		return SigningKey{}, &Error{Op: op, Kind: kind, HTTPStatus: http.StatusOK, Message: err.Error()}
 	}
 	return key, nil
+}
+
+// redirectError classifies a getoxsrf redirect: to a refreshcookies URL
+// the sign-in lives and its cookies can be re-issued (KindStale); anywhere
+// else it is the sign-in page, and the cookies are expired.
+func (c *Client) redirectError(op string, from *url.URL, resp *http.Response, body []byte) *Error {
+	e := httpError(op, resp.StatusCode, resp.Header, body)
+	e.Kind = KindExpired
+	e.Message = "redirected to sign-in: cookies expired"
+	loc, err := from.Parse(resp.Header.Get("Location"))
+	if err == nil && isRefreshCookiesURL(loc) {
+		e.Kind = KindStale
+		e.Message = "cookies are stale: the upstream offers a cookie refresh"
+		e.refreshURL = loc.String()
+	}
+	return e
 }
 
 // cookieHeader builds the raw Cookie header. net/http's Cookie type would
@@ -133,6 +159,10 @@ func cookieHeader(cr Credentials) string {
 type parseError string
 
 func (e parseError) Error() string { return string(e) }
+
+// errNoKey is a well-formed getoxsrf answer without a key: the cookies no
+// longer sign in.
+var errNoKey error = parseError("getoxsrf answered without a signing key: cookies expired")
 
 // stripXSSI removes Google's anti-XSSI prefix `)]}'` and the line break after it.
 func stripXSSI(b []byte) []byte {
@@ -155,7 +185,7 @@ func ParseOXSRF(body []byte) (SigningKey, error) {
 		return SigningKey{}, parseError("getoxsrf answer is not JSON")
 	}
 	if r.XSRFToken == "" || r.KeyID == "" {
-		return SigningKey{}, parseError("getoxsrf answered without a signing key: cookies expired")
+		return SigningKey{}, errNoKey
 	}
 	key, err := decodeB64URL(r.XSRFToken)
 	if err != nil || len(key) == 0 {
@@ -168,6 +198,17 @@ func ParseOXSRF(body []byte) (SigningKey, error) {
 		}
 	}
 	return k, nil
+}
+
+// xssiStatus extracts "status" from an XSSI-prefixed error body.
+func xssiStatus(body []byte) string {
+	var r struct {
+		Status string `json:"status"`
+	}
+	if json.Unmarshal(stripXSSI(body), &r) != nil {
+		return ""
+	}
+	return r.Status
 }
 
 // xssiMessage extracts "message" (and "status") from an XSSI-prefixed error body.

@@ -262,10 +262,11 @@ func TestGetOXSRFFailures(t *testing.T) {
 		cr   func(*upstream.Credentials)
 		kind upstream.Kind
 	}{
-		{"expired", func(a *fakeupstream.Account) { a.Expired = true }, nil, upstream.KindExpired},
+		// EXPIRED_SIGN_IN: the sign-in is over, not merely these cookies.
+		{"expired", func(a *fakeupstream.Account) { a.Expired = true }, nil, upstream.KindSignIn},
 		{"redirect to sign-in", func(a *fakeupstream.Account) { a.AuthMode = fakeupstream.AuthModeRedirect }, nil, upstream.KindExpired},
 		{"no key in 200", func(a *fakeupstream.Account) { a.AuthMode = fakeupstream.AuthModeNoKey }, nil, upstream.KindExpired},
-		{"wrong cookie", nil, func(c *upstream.Credentials) { c.SecureCSES = "CSE.wrong" }, upstream.KindExpired},
+		{"wrong cookie", nil, func(c *upstream.Credentials) { c.SecureCSES = "CSE.wrong" }, upstream.KindSignIn},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -314,7 +315,9 @@ func TestWidgetFailures(t *testing.T) {
 		e := newEnv(t, fakeupstream.Options{}, nil)
 		cr := e.cr
 		cr.ConfigID = "00000000-0000-0000-0000-000000000000"
-		if _, err := e.c.CreateSession(context.Background(), cr); upstream.KindOf(err) != upstream.KindExpired {
+		// A 401 after a freshly minted token: unauthorized, a reason to
+		// refresh and cool down, not an expiry.
+		if _, err := e.c.CreateSession(context.Background(), cr); upstream.KindOf(err) != upstream.KindUnauthorized {
 			t.Fatalf("err = %v", err)
 		}
 	})

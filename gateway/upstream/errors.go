@@ -36,17 +36,32 @@ const (
 	// KindPolicy means the upstream skipped the query (SKIPPED state), for a
 	// content-policy violation or because it did not look like a question.
 	KindPolicy
+	// KindStale means getoxsrf redirected to a refreshcookies URL: the
+	// sign-in lives but its cookies must be re-issued (Client.RefreshCookies).
+	KindStale
+	// KindSignIn means the sign-in behind the cookies is over (getoxsrf
+	// answered EXPIRED_SIGN_IN, or a cookie refresh ended on a sign-in
+	// page): only signing in again helps.
+	KindSignIn
+	// KindUnauthorized means the API refused a freshly minted token (HTTP
+	// 401 or UNAUTHENTICATED after a retry with a new one) although getoxsrf
+	// accepted the cookies: refresh, then cool down, do not give up on the
+	// account.
+	KindUnauthorized
 )
 
 var kindNames = [...]string{
-	KindTransient:   "transient",
-	KindExpired:     "expired",
-	KindBanned:      "banned",
-	KindQuota:       "quota",
-	KindSessionGone: "session_gone",
-	KindBadRequest:  "bad_request",
-	KindEmpty:       "empty_answer",
-	KindPolicy:      "content_policy",
+	KindTransient:    "transient",
+	KindExpired:      "expired",
+	KindBanned:       "banned",
+	KindQuota:        "quota",
+	KindSessionGone:  "session_gone",
+	KindBadRequest:   "bad_request",
+	KindEmpty:        "empty_answer",
+	KindPolicy:       "content_policy",
+	KindStale:        "stale_cookies",
+	KindSignIn:       "needs_sign_in",
+	KindUnauthorized: "unauthorized",
 }
 
 func (k Kind) String() string {
@@ -79,7 +94,14 @@ type Error struct {
 	Network bool
 	// Err is the underlying cause, if any.
 	Err error
+
+	// refreshURL is where a KindStale getoxsrf redirected; unexported so
+	// that it never lands in a log by accident.
+	refreshURL string
 }
+
+// RefreshURL is the refreshcookies URL of a KindStale error, "" otherwise.
+func (e *Error) RefreshURL() string { return e.refreshURL }
 
 func (e *Error) Error() string {
 	var b strings.Builder
@@ -176,7 +198,7 @@ func (g *googleError) reason() string {
 func kindForStatus(code int) Kind {
 	switch {
 	case code == http.StatusUnauthorized:
-		return KindExpired
+		return KindUnauthorized
 	case code == http.StatusForbidden:
 		return KindBanned
 	case code == http.StatusNotFound:
@@ -226,7 +248,7 @@ func inBodyError(op string, g *googleError, partial string) *Error {
 	case "INVALID_ARGUMENT", "FAILED_PRECONDITION", "OUT_OF_RANGE":
 		k = KindBadRequest
 	case "UNAUTHENTICATED":
-		k = KindExpired
+		k = KindUnauthorized
 	case "PERMISSION_DENIED":
 		k = KindBanned
 	case "NOT_FOUND":
