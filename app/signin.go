@@ -103,18 +103,9 @@ func SignInAccount(ctx context.Context, s *signin.Signer, mgr *accounts.Manager,
 }
 
 // saveSignIn stores a sign-in: a new account, or the same account (id,
-// name, counters) with the new cookies and csesidx, turned back on.
+// name, counters) with the new cookies and csesidx, back in service.
 func saveSignIn(ctx context.Context, mgr *accounts.Manager, id int64, name string, r signin.Result) (accounts.Account, error) {
-	in := accounts.Input{
-		Name: name, SecureCSES: r.Secrets.SecureCSES, HostCOSES: r.Secrets.HostCOSES,
-		CSESIDX: r.Secrets.CSESIDX, ConfigID: r.ConfigID, UserAgent: r.UserAgent,
-	}
-	if id == 0 {
-		return mgr.Create(ctx, in)
-	}
-	on := true
-	in.Name, in.IsActive = "", &on
-	return mgr.Update(ctx, id, in)
+	return mgr.SaveSignIn(ctx, id, name, r.SignInResult())
 }
 
 // RunSignIn is gemini-gateway -signin NAME: the browser sign-in on this

@@ -109,6 +109,11 @@ func (r Result) String() string {
 // GoString hides the secrets from %#v.
 func (r Result) GoString() string { return r.String() }
 
+// SignInResult is the result as the account manager stores it.
+func (r Result) SignInResult() accounts.SignInResult {
+	return accounts.SignInResult{Secrets: r.Secrets, ConfigID: r.ConfigID, UserAgent: r.UserAgent, ExpiresAt: r.ExpiresAt}
+}
+
 // Signer runs browser sign-ins and refreshes. It is safe for concurrent
 // use; calls on one profile run one after the other.
 type Signer struct {
