@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 )
@@ -52,11 +51,14 @@ func parseCookies(h http.Header) map[string]string {
 }
 
 func (s *Server) serveBusiness(w http.ResponseWriter, r *http.Request, path string) {
-	if path != "/auth/getoxsrf" || r.Method != http.MethodGet {
+	switch {
+	case path == "/auth/getoxsrf" && r.Method == http.MethodGet:
+		s.serveGetoxsrf(w, r)
+	case path == "/refreshcookies" && r.Method == http.MethodGet:
+		s.serveRefreshCookies(w, r)
+	default:
 		http.NotFound(w, r)
-		return
 	}
-	s.serveGetoxsrf(w, r)
 }
 
 func (s *Server) serveAuthHost(w http.ResponseWriter, r *http.Request, path string) {
@@ -91,13 +93,17 @@ func (s *Server) serveGetoxsrf(w http.ResponseWriter, r *http.Request) {
 		status int
 		body   string
 	)
+	current := st != nil && s.cookiesMatch(st, cookies, s.opts.RequireHostCOSES)
+	graced := st != nil && !current && s.graceMatch(st, cookies, now)
 	switch {
-	case st == nil || !s.cookiesMatch(st, cookies, s.opts.RequireHostCOSES):
+	case st == nil || (!current && !graced):
 		status, body = http.StatusUnauthorized, ExpiredSignInBody
 	case st.AuthMode == AuthModeRedirect:
 		status = http.StatusFound
-	case st.Expired:
+	case s.signInOver(st, now):
 		status, body = http.StatusUnauthorized, ExpiredSignInBody
+	case current && s.stale(st, now):
+		status = http.StatusSeeOther
 	case st.AuthMode == AuthModeNoKey:
 		status, body = http.StatusOK, xssiPrefix+"{}"
 	default:
@@ -111,10 +117,12 @@ func (s *Server) serveGetoxsrf(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 
-	if status == http.StatusFound {
-		cont := "http://" + r.Host + "/" + HostBusiness + "/"
-		loc := "http://" + r.Host + "/" + HostAuth + "/login?continueUrl=" + url.QueryEscape(cont)
-		http.Redirect(w, r, loc, http.StatusFound)
+	switch status {
+	case http.StatusFound:
+		http.Redirect(w, r, s.loginURL(r), http.StatusFound)
+		return
+	case http.StatusSeeOther:
+		http.Redirect(w, r, refreshURL(r), http.StatusFound)
 		return
 	}
 	writeXSSI(w, status, body)
@@ -139,6 +147,15 @@ func (s *Server) cookiesMatch(st *accountState, c map[string]string, needCOSES b
 		}
 	}
 	return true
+}
+
+// graceMatch reports whether c holds st's previous cookies within their
+// grace after a rotation; s.mu held.
+func (s *Server) graceMatch(st *accountState, c map[string]string, now time.Time) bool {
+	if st.prevSES == "" || !now.Before(st.prevUntil) || c["__Secure-C_SES"] != st.prevSES {
+		return false
+	}
+	return !s.opts.RequireHostCOSES || st.prevCOSES == "" || c["__Host-C_OSES"] == st.prevCOSES
 }
 
 // keyForGetoxsrf returns the key to hand out, minting one when needed. It

@@ -93,6 +93,20 @@ type Options struct {
 	// MaxRecordedRequests bounds Requests(): 0 = keep all, >0 = keep the
 	// most recent N, <0 = record nothing (long load tests).
 	MaxRecordedRequests int
+
+	// SignInLifetime is the hard limit of a sign-in, counted from
+	// AddAccount or SignIn; past it getoxsrf answers 401 EXPIRED_SIGN_IN.
+	// 0 = sign-ins never end.
+	SignInLifetime time.Duration
+	// CookieStaleAfter is the age at which cookies must be refreshed:
+	// getoxsrf then redirects to refreshcookies. 0 = never stale.
+	CookieStaleAfter time.Duration
+	// RotationGrace is how long the previous cookies still work after a
+	// rotation. 0 = not at all.
+	RotationGrace time.Duration
+	// CookieLifetime is the Expires of issued cookies (capped at the end of
+	// the sign-in); 0 = 24 h.
+	CookieLifetime time.Duration
 }
 
 // Account is one upstream account as the fake knows it.
@@ -199,6 +213,15 @@ type accountState struct {
 	// comes back with a newer key, which then gets the normal answer.
 	pending401  bool
 	revokedUpTo uint64
+
+	// The sign-in lifecycle (lifecycle.go).
+	signedInAt time.Time // when the current sign-in was made
+	cookiesAt  time.Time // when the current cookies were issued
+	prevSES    string    // the cookies before the last rotation,
+	prevCOSES  string    // accepted until prevUntil
+	prevUntil  time.Time
+	signIns    int
+	rotations  int
 }
 
 type queued struct {
@@ -339,9 +362,10 @@ func (s *Server) AddAccount(a Account) {
 	if a.SecureCSES == "" || a.ConfigID == "" {
 		panic("fakeupstream: AddAccount: SecureCSES and ConfigID are required")
 	}
+	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.accounts[a.CSESIDX] = &accountState{Account: a}
+	s.accounts[a.CSESIDX] = &accountState{Account: a, signedInAt: now, cookiesAt: now}
 }
 
 // UpdateAccount changes an account in place (ban it, expire it, set its
@@ -353,8 +377,12 @@ func (s *Server) UpdateAccount(csesidx string, fn func(*Account)) {
 	if st == nil {
 		panic(fmt.Sprintf("fakeupstream: UpdateAccount: unknown csesidx %q", csesidx))
 	}
+	ses := st.SecureCSES
 	fn(&st.Account)
 	st.CSESIDX = csesidx
+	if st.SecureCSES != ses {
+		st.cookiesAt = s.now() // new cookies: fresh
+	}
 }
 
 // Account returns a copy of an account's current state (for example to
