@@ -98,8 +98,13 @@ func TestSignInCommandIntoPostgres(t *testing.T) {
 		t.Fatalf("chat with the signed-in account: %d %s", c, out)
 	}
 
-	// The sign-in ends; -signin again updates the same account in place.
+	// The sign-in ends and the running instance notices (a refresh finds
+	// the account needs sign-in); -signin again updates the same account in
+	// place and brings it back.
 	site.EndSignIns(signinEmail)
+	if c, out := b.call(t, "POST", fmt.Sprintf("/api/admin/accounts/%d/refresh", id), ""); c != 200 || !strings.Contains(out, `"needs_sign_in"`) {
+		t.Fatalf("refresh of an ended sign-in: %d %s", c, out)
+	}
 	code, stdout2, stderr2 := runSignInCmd(t, "work", env)
 	if code != 0 {
 		t.Fatalf("second -signin exit %d\nstdout: %s\nstderr: %s", code, stdout2, stderr2)

@@ -33,17 +33,10 @@ const (
 	SiteAPIHost      = "biz-discoveryengine.googleapis.com"
 )
 
-// SignInSiteOptions configures the sign-in site.
+// SignInSiteOptions configures the sign-in site. A sign-in's hard limit,
+// when cookies go stale and their expiry are the Server's
+// (Options.SignInLifetime, CookieStaleAfter, CookieLifetime).
 type SignInSiteOptions struct {
-	// HardLimit ends a sign-in this long after it was made (default 24 h):
-	// the home page then sends the browser to the login page and getoxsrf
-	// answers 401 EXPIRED_SIGN_IN.
-	HardLimit time.Duration
-	// RotateAfter is the age after which a visit of the home page rotates
-	// __Secure-C_SES through /refreshcookies (default 1 h).
-	RotateAfter time.Duration
-	// CookieTTL is the expiry of __Secure-C_SES from its issue (default 24 h).
-	CookieTTL time.Duration
 	// AutoFill, when set to a user's email, makes the login pages fill in
 	// that email and its code and submit them by themselves (for a browser
 	// the test cannot drive, such as one another process starts).
@@ -54,49 +47,28 @@ type SignInSiteOptions struct {
 // (email, then an emailed code), the cookies a finished sign-in sets,
 // the redirect to /home/cid/<config_id>?csesidx=<n>, cookie rotation
 // through /refreshcookies while the sign-in lives, and the login page once
-// it is over. Sign-ins it makes become accounts of its Server, so the same
-// fake serves getoxsrf and the widget calls with the cookies it issued.
+// it is over. It builds on the Server's sign-in lifecycle (Server.SignIn,
+// RefreshCookies, CookieState), so the same fake serves getoxsrf and the
+// widget calls with the cookies the site issued.
 type SignInSite struct {
 	srv  *Server
 	opts SignInSiteOptions
 	ts   *httptest.Server
 	cert *x509.Certificate
 
-	mu       sync.Mutex
-	users    map[string]string     // email → config id
-	codes    map[string]string     // email → code sent
-	pending  map[string]string     // one-time callback token → email
-	signins  map[string]*siteLogin // __Host-C_OSES value → sign-in
-	count    int                   // sign-ins made
-	refreshs int                   // rotations through /refreshcookies
-}
-
-type siteLogin struct {
-	email    string
-	configID string
-	csesidx  string
-	ses      string
-	oses     string
-	made     time.Time
-	rotated  time.Time
-	ended    bool
+	mu      sync.Mutex
+	users   map[string]string // email → config id
+	codes   map[string]string // email → code sent
+	pending map[string]string // one-time callback token → email
+	stale   map[string]bool   // __Secure-C_SES values StaleCookies marked
 }
 
 // StartSignInSite starts the sign-in site on a random loopback port with a
 // self-signed certificate made now.
 func (s *Server) StartSignInSite(opts SignInSiteOptions) (*SignInSite, error) {
-	if opts.HardLimit <= 0 {
-		opts.HardLimit = 24 * time.Hour
-	}
-	if opts.RotateAfter <= 0 {
-		opts.RotateAfter = time.Hour
-	}
-	if opts.CookieTTL <= 0 {
-		opts.CookieTTL = 24 * time.Hour
-	}
 	site := &SignInSite{
 		srv: s, opts: opts,
-		users: map[string]string{}, codes: map[string]string{}, pending: map[string]string{}, signins: map[string]*siteLogin{},
+		users: map[string]string{}, codes: map[string]string{}, pending: map[string]string{}, stale: map[string]bool{},
 	}
 	cert, leaf, err := selfSignedCert()
 	if err != nil {
@@ -197,44 +169,56 @@ func (site *SignInSite) Code(email string) string {
 	return site.codes[strings.ToLower(email)]
 }
 
-// SignInCount is the number of sign-ins made; RefreshCount the number of
-// cookie rotations through /refreshcookies.
+// configIDs lists the users' config ids.
+func (site *SignInSite) configIDs() []string {
+	site.mu.Lock()
+	defer site.mu.Unlock()
+	out := make([]string, 0, len(site.users))
+	for _, c := range site.users {
+		out = append(out, c)
+	}
+	return out
+}
+
+// SignInCount is the number of sign-ins made through the site.
 func (site *SignInSite) SignInCount() int {
-	site.mu.Lock()
-	defer site.mu.Unlock()
-	return site.count
+	n := 0
+	for _, c := range site.configIDs() {
+		s, _ := site.srv.Lifecycle(c)
+		n += s
+	}
+	return n
 }
 
-// RefreshCount is the number of cookie rotations through /refreshcookies.
+// RefreshCount is the number of cookie rotations of the site's users.
 func (site *SignInSite) RefreshCount() int {
-	site.mu.Lock()
-	defer site.mu.Unlock()
-	return site.refreshs
+	n := 0
+	for _, c := range site.configIDs() {
+		_, r := site.srv.Lifecycle(c)
+		n += r
+	}
+	return n
 }
 
-// EndSignIns ends every sign-in of email now, as the hard limit does.
+// EndSignIns ends the sign-in of email now, as its hard limit does.
 func (site *SignInSite) EndSignIns(email string) {
 	site.mu.Lock()
-	var idx []string
-	for _, l := range site.signins {
-		if l.email == strings.ToLower(email) && !l.ended {
-			l.ended = true
-			idx = append(idx, l.csesidx)
-		}
-	}
+	cid := site.users[strings.ToLower(email)]
 	site.mu.Unlock()
-	for _, i := range idx {
-		site.srv.UpdateAccount(i, func(a *Account) { a.Expired = true })
+	if a, ok := site.srv.AccountByConfig(cid); ok {
+		site.srv.UpdateAccount(a.CSESIDX, func(a *Account) { a.Expired = true })
 	}
 }
 
-// StaleCookies makes the next home-page visit of every live sign-in rotate
-// its __Secure-C_SES, as if RotateAfter had passed.
+// StaleCookies makes the next home-page visit of every user rotate its
+// cookies through /refreshcookies, as if they had gone stale.
 func (site *SignInSite) StaleCookies() {
-	site.mu.Lock()
-	defer site.mu.Unlock()
-	for _, l := range site.signins {
-		l.rotated = time.Time{}
+	for _, c := range site.configIDs() {
+		if a, ok := site.srv.AccountByConfig(c); ok {
+			site.mu.Lock()
+			site.stale[a.SecureCSES] = true
+			site.mu.Unlock()
+		}
 	}
 }
 
@@ -287,51 +271,49 @@ func (site *SignInSite) delegate(w http.ResponseWriter, r *http.Request, host st
 	site.srv.serveHTTP(w, r2)
 }
 
-// current returns the live sign-in the request's cookies belong to, and
-// whether its __Secure-C_SES is the current one.
-func (site *SignInSite) current(r *http.Request) (*siteLogin, bool) {
-	c := parseCookies(r.Header)
-	l := site.signins[c["__Host-C_OSES"]]
-	if l == nil || l.ended {
-		return nil, false
+// signedIn returns the account whose current __Secure-C_SES the request
+// carries, and what the Server thinks of that cookie.
+func (site *SignInSite) signedIn(r *http.Request) (*Account, CookieState) {
+	ses := parseCookies(r.Header)["__Secure-C_SES"]
+	st := site.srv.CookieState(ses)
+	for _, c := range site.configIDs() {
+		if a, ok := site.srv.AccountByConfig(c); ok && a.SecureCSES == ses {
+			site.mu.Lock()
+			if site.stale[ses] && st == CookieFresh {
+				st = CookieStale
+			}
+			site.mu.Unlock()
+			return &a, st
+		}
 	}
-	if site.srv.now().Sub(l.made) >= site.opts.HardLimit {
-		l.ended = true
-		idx := l.csesidx
-		go site.srv.UpdateAccount(idx, func(a *Account) { a.Expired = true })
-		return nil, false
-	}
-	return l, c["__Secure-C_SES"] == l.ses
+	return nil, st
 }
 
 func (site *SignInSite) loginURL() string {
 	return "https://" + SiteAuthHost + "/login?continueUrl=" + url.QueryEscape("https://"+SiteBusinessHost+"/")
 }
 
-func homePath(l *siteLogin) string { return "/home/cid/" + l.configID + "?csesidx=" + l.csesidx }
+func homePath(a *Account) string { return "/home/cid/" + a.ConfigID + "?csesidx=" + a.CSESIDX }
 
+// serveRoot sends a signed-in browser home (through /refreshcookies when
+// its cookies are stale, or are rotated-away ones still in their grace)
+// and any other to the login page.
 func (site *SignInSite) serveRoot(w http.ResponseWriter, r *http.Request) {
-	site.mu.Lock()
-	l, fresh := site.current(r)
-	stale := l != nil && (!fresh || site.srv.now().Sub(l.rotated) >= site.opts.RotateAfter)
-	var to string
+	a, st := site.signedIn(r)
+	to := site.loginURL()
 	switch {
-	case l == nil:
-		to = site.loginURL()
-	case stale:
-		to = "/refreshcookies?continue=" + url.QueryEscape(homePath(l))
+	case st == CookieUnknown || st == CookieSignedOut:
+	case a == nil || st == CookieStale:
+		to = "/refreshcookies?continue=" + url.QueryEscape("/")
 	default:
-		to = homePath(l)
+		to = homePath(a)
 	}
-	site.mu.Unlock()
 	http.Redirect(w, r, to, http.StatusFound)
 }
 
 func (site *SignInSite) serveHome(w http.ResponseWriter, r *http.Request) {
-	site.mu.Lock()
-	l, fresh := site.current(r)
-	site.mu.Unlock()
-	if l == nil || !fresh {
+	a, st := site.signedIn(r)
+	if a == nil || st == CookieSignedOut || st == CookieUnknown {
 		http.Redirect(w, r, site.loginURL(), http.StatusFound)
 		return
 	}
@@ -339,35 +321,24 @@ func (site *SignInSite) serveHome(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, `<!doctype html><title>Gemini Business</title><h1 id="home">Gemini Business</h1><p>Signed in.</p>`)
 }
 
-// serveRefresh rotates __Secure-C_SES while the sign-in lives; the
-// csesidx and __Host-C_OSES stay.
+// serveRefresh re-issues the cookies while the sign-in lives (the
+// Server's refreshcookies); the csesidx stays.
 func (site *SignInSite) serveRefresh(w http.ResponseWriter, r *http.Request) {
-	site.mu.Lock()
-	l, _ := site.current(r)
-	if l == nil {
-		site.mu.Unlock()
+	ses := parseCookies(r.Header)["__Secure-C_SES"]
+	cses, coses, exp, ok := site.srv.RefreshCookies(ses)
+	if !ok {
 		http.Redirect(w, r, site.loginURL(), http.StatusFound)
 		return
 	}
-	l.ses = site.token(48)
-	l.rotated = site.srv.now()
-	site.refreshs++
-	idx, ses := l.csesidx, l.ses
+	site.mu.Lock()
+	delete(site.stale, ses)
 	site.mu.Unlock()
-	site.srv.UpdateAccount(idx, func(a *Account) { a.SecureCSES = ses })
-	site.setSES(w, ses)
+	SetCookies(w.Header(), r, cses, coses, exp)
 	to := r.URL.Query().Get("continue")
-	if !strings.HasPrefix(to, "/home/cid/") {
+	if !strings.HasPrefix(to, "/") || strings.HasPrefix(to, "//") {
 		to = "/"
 	}
 	http.Redirect(w, r, to, http.StatusFound)
-}
-
-func (site *SignInSite) setSES(w http.ResponseWriter, v string) {
-	http.SetCookie(w, &http.Cookie{
-		Name: "__Secure-C_SES", Value: v, Domain: SiteBusinessHost, Path: "/",
-		Expires: site.srv.now().Add(site.opts.CookieTTL), Secure: true, HttpOnly: true, SameSite: http.SameSiteNoneMode,
-	})
 }
 
 // token returns a random cookie-safe value.
@@ -456,28 +427,20 @@ func (site *SignInSite) serveCallback(w http.ResponseWriter, r *http.Request) {
 	site.mu.Lock()
 	email, ok := site.pending[tok]
 	delete(site.pending, tok)
-	var l *siteLogin
-	if ok {
-		now := site.srv.now()
-		l = &siteLogin{
-			email: email, configID: site.users[email], csesidx: site.srv.randDigits(10),
-			ses: site.token(48), oses: site.token(24), made: now, rotated: now,
-		}
-		site.signins[l.oses] = l
-		site.count++
-	}
+	cid := site.users[email]
 	site.mu.Unlock()
 	if !ok {
 		http.Redirect(w, r, site.loginURL(), http.StatusFound)
 		return
 	}
-	site.srv.AddAccount(Account{SecureCSES: l.ses, HostCOSES: l.oses, CSESIDX: l.csesidx, ConfigID: l.configID, QuotaLeft: -1})
-	site.setSES(w, l.ses)
-	http.SetCookie(w, &http.Cookie{
-		Name: "__Host-C_OSES", Value: l.oses, Path: "/",
-		Expires: site.srv.now().Add(site.opts.HardLimit), Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode,
-	})
-	http.Redirect(w, r, homePath(l), http.StatusFound)
+	if _, known := site.srv.AccountByConfig(cid); !known {
+		// The account's first sign-in: the Server learns the account, and
+		// SignIn below gives it its first real cookies.
+		site.srv.AddAccount(Account{SecureCSES: "CSE." + site.srv.randHex(24), CSESIDX: site.srv.randDigits(10), ConfigID: cid, QuotaLeft: -1})
+	}
+	cses, coses, idx, exp := site.srv.SignIn(cid)
+	SetCookies(w.Header(), r, cses, coses, exp)
+	http.Redirect(w, r, homePath(&Account{ConfigID: cid, CSESIDX: idx}), http.StatusFound)
 }
 
 func (site *SignInSite) page(w http.ResponseWriter, status int, body string) {
