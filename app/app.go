@@ -19,6 +19,7 @@ import (
 	"github.com/gemgate/gemini-gateway/gateway/events"
 	"github.com/gemgate/gemini-gateway/gateway/logging"
 	"github.com/gemgate/gemini-gateway/gateway/pool"
+	"github.com/gemgate/gemini-gateway/gateway/signin"
 	"github.com/gemgate/gemini-gateway/gateway/upstream"
 	"github.com/gemgate/gemini-gateway/keystore"
 )
@@ -44,6 +45,10 @@ type App struct {
 	Server   *gateway.Server
 	// Requests counts chat requests per day in the database.
 	Requests *dayCounter
+	// Signer runs browser sign-ins and silent refreshes; Refresher keeps
+	// accounts alive (HTTP refresh, then the browser profile).
+	Signer    *signin.Signer
+	Refresher *BrowserRefresher
 
 	// SecretBackend describes where new secrets go, for the UI.
 	SecretBackend string
@@ -156,9 +161,13 @@ func Build(ctx context.Context, cfg *Config, logOut io.Writer) (*App, error) {
 		}
 	}
 	a.Checker = pool.NewChecker(p, cfg.Health)
+	sc := cfg.SignerConfig()
+	sc.Log = a.Log
+	a.Signer = signin.New(sc)
+	a.Refresher = &BrowserRefresher{HTTP: gateway.PoolRefresher{Pool: p}, Signer: a.Signer, Accounts: mgr, Redactor: r, Bus: a.Bus}
 	a.Server = gateway.New(cfg.Gateway, gateway.Deps{
 		Pool: p, Checker: a.Checker, Accounts: mgr, Upstream: up, Bus: a.Bus, Log: a.Log,
-		ImportPython: store.ReadPythonAccounts,
+		ImportPython: store.ReadPythonAccounts, Refresher: a.Refresher,
 	})
 	a.Requests = &dayCounter{
 		store: st, total: a.Server.RequestsTotal, counted: a.Server.RequestCounted(),
@@ -217,6 +226,18 @@ func (a *App) startBackground() {
 		defer a.wg.Done()
 		a.Requests.run(a.ctx)
 	}()
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.runRefreshes(a.ctx)
+	}()
+	if a.Store.Dialect() == store.DialectSQLite {
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			a.followSQLite(a.ctx, 3*time.Second)
+		}()
+	}
 	if ch, err := a.Store.Watch(a.ctx); err == nil && ch != nil {
 		a.wg.Add(1)
 		go func() {

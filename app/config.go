@@ -46,6 +46,9 @@ type Config struct {
 	KeychainTimeout time.Duration
 	StartAtLogin    bool
 
+	// Browser configures the browser sign-in and the silent refresh.
+	Browser BrowserConfig
+
 	// Sources tells, for each variable that was set, where it came from
 	// ("flag", "environment", a .env path, "settings").
 	Sources map[string]string
@@ -312,6 +315,14 @@ func Settings() []Setting {
 			}},
 		{Name: "START_AT_LOGIN", Help: "start the desktop app when you log in", Default: "false",
 			apply: func(c *Config, v string) error { return boolVal(&c.StartAtLogin)(c, v) }},
+		{Name: "BROWSER_PATH", Help: "browser for the sign-in (Chrome, Edge, Chromium, Brave)", Default: "found automatically",
+			apply: strVal(func(c *Config, v string) { c.Browser.Path = v })},
+		{Name: "BROWSER_ARGS", Help: "extra browser flags, split on white space, after the app's own",
+			apply: strVal(func(c *Config, v string) { c.Browser.Args = v })},
+		{Name: "BROWSER_REFRESH_INTERVAL", Help: "silent cookie refresh with the saved browser profile, about this often (0 = off)", Default: "1h",
+			apply: durVal(func(c *Config, d time.Duration) { c.Browser.RefreshInterval = d })},
+		{Name: "EXPIRY_NOTICE", Help: "notify this long before an account's sign-in expires (0 = off)", Default: "1h",
+			apply: durVal(func(c *Config, d time.Duration) { c.Browser.ExpiryNotice = d })},
 	}
 }
 
@@ -334,6 +345,7 @@ func Defaults() *Config {
 		Sources:   map[string]string{},
 
 		KeychainTimeout: 5 * time.Second,
+		Browser:         defaultBrowserConfig(),
 	}
 	c.Upstream.LanguageCode = languageFromLocale(os.Getenv("LC_ALL"), os.Getenv("LANG"))
 	c.Upstream.TimeZone = systemTimeZone()

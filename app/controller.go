@@ -15,6 +15,7 @@ import (
 	"github.com/gemgate/gemini-gateway/gateway/accounts"
 	"github.com/gemgate/gemini-gateway/gateway/events"
 	"github.com/gemgate/gemini-gateway/gateway/pool"
+	"github.com/gemgate/gemini-gateway/gateway/signin"
 	"github.com/gemgate/gemini-gateway/ui"
 )
 
@@ -59,7 +60,7 @@ func (c *controller) fanOut() {
 	for ev := range c.sub.C {
 		var out ui.Event
 		switch ev.Kind {
-		case events.AccountChanged:
+		case events.AccountChanged, events.AccountNeedsSignIn:
 			out = ui.Event{Kind: ui.EventAccounts}
 		case events.GatewayState:
 			out = ui.Event{Kind: ui.EventGateway}
@@ -127,6 +128,7 @@ func (c *controller) Status() ui.Status {
 	st := ui.Status{
 		Running: a.GatewayRunning(), Addr: cfg.Gateway.Addr(), SecretWarning: a.SecretWarning,
 		SecretStore: a.SecretBackend, DataDir: cfg.DataDir, Version: Version,
+		ExpiryNotice: cfg.Browser.ExpiryNotice,
 	}
 	if addr := a.Server.Addr(); addr != "" {
 		st.Addr = addr
@@ -238,6 +240,7 @@ func (c *controller) Accounts() []ui.Account {
 	out := make([]ui.Account, len(views))
 	for i, v := range views {
 		out[i] = uiAccount(v)
+		out[i].BrowserProfile = c.a.Signer != nil && c.a.Signer.HasProfile(signin.ProfileName(v.ID))
 	}
 	return out
 }
@@ -249,11 +252,12 @@ func uiAccount(v pool.AccountView) ui.Account {
 		State: string(v.State), Reason: v.Reason, Usable: v.Usable, LastUsed: a.LastUsedAt, Requests: a.RequestCount,
 		LastCheck: a.LastCheckAt, LastCheckOK: a.LastCheckOK, LastLatency: a.LastCheckLatency, LastMessage: a.LastCheckMessage,
 		HintSecureCSES: a.SecretHints.SecureCSES, HintHostCOSES: a.SecretHints.HostCOSES, HintCSESIDX: a.SecretHints.CSESIDX,
-		ExpiresAt: a.ExpiresAt, LastSignIn: a.LastSignInAt, LastRefresh: a.LastRefreshAt,
 	}
 	if v.CooldownRemaining > 0 {
 		u.CooldownUntil = a.CooldownUntil
 	}
+	u.NeedsSignIn = v.State == pool.StateNeedsSignIn
+	u.ExpiresAt, u.LastSignInAt, u.LastRefreshAt = a.ExpiresAt, a.LastSignInAt, a.LastRefreshAt
 	return u
 }
 

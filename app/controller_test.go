@@ -141,7 +141,7 @@ func TestUIAccountLifecycleFields(t *testing.T) {
 	in, ref := exp.Add(-20*time.Hour), exp.Add(-time.Hour)
 	u := uiAccount(pool.AccountView{Account: accounts.Account{ID: 3, Enabled: true, Status: accounts.StatusNeedsSignIn,
 		ExpiresAt: exp, LastSignInAt: in, LastRefreshAt: ref}, State: pool.StateNeedsSignIn, Reason: "needs sign-in: over"})
-	if !u.ExpiresAt.Equal(exp) || !u.LastSignIn.Equal(in) || !u.LastRefresh.Equal(ref) || u.State != "needs_sign_in" || u.Usable {
+	if !u.ExpiresAt.Equal(exp) || !u.LastSignInAt.Equal(in) || !u.LastRefreshAt.Equal(ref) || u.State != "needs_sign_in" || u.Usable {
 		t.Fatalf("%+v", u)
 	}
 }

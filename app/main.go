@@ -34,6 +34,9 @@ func Main(args []string) int {
 		fmt.Fprintln(os.Stderr, "gemini-gateway:", err)
 		return 2
 	}
+	if o.SignIn != "" {
+		return RunSignIn(cfg, o.SignIn, os.Stdout, os.Stderr)
+	}
 	if cfg.Headless {
 		return RunHeadless(cfg, os.Stderr, nil)
 	}

@@ -83,6 +83,9 @@ type Options struct {
 	Version  bool
 	EnvFile  string
 	Flags    map[string]string // variables set by flags
+	// SignIn is -signin NAME: sign in to that account with the browser,
+	// save it and exit.
+	SignIn string
 }
 
 // ParseFlags reads the command line. Flags win over every other source.
@@ -94,6 +97,7 @@ func ParseFlags(args []string, out io.Writer) (Options, error) {
 	fs.BoolVar(&o.Headless, "headless", false, "serve the gateway without a GUI (servers, tests)")
 	fs.BoolVar(&o.Version, "version", false, "print the version and exit")
 	fs.StringVar(&o.EnvFile, "env-file", "", "read variables from this .env file as well")
+	fs.StringVar(&o.SignIn, "signin", "", "sign in to account `NAME` with the browser, save (or update) it in the configured store and exit")
 	strFlag := func(name, variable, usage string) {
 		fs.Func(name, usage+" ("+variable+")", func(v string) error { o.Flags[variable] = v; return nil })
 	}

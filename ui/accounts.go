@@ -46,12 +46,17 @@ type accountsPanel struct {
 	// form and importer are the open dialogs, kept so tests can drive them.
 	form     *accountForm
 	importer *importDialog
+	// chooser is the open Add account dialog, noBrowserPaste the manual
+	// paste offered when no browser was found (tests drive them).
+	chooser        *addChooser
+	noBrowserPaste *widget.Button
+	signingIn      bool
 }
 
 func newAccountsPanel(sh *shell, ctx context.Context) *accountsPanel {
 	p := &accountsPanel{sh: sh, ctx: ctx, checking: map[int64]bool{}, checkMsg: map[int64]string{}}
 
-	p.addBtn = widget.NewButtonWithIcon("Add account", theme.ContentAddIcon(), p.openAdd)
+	p.addBtn = widget.NewButtonWithIcon("Add account", theme.ContentAddIcon(), p.openAddChoice)
 	p.addBtn.Importance = widget.HighImportance
 	p.importBtn = widget.NewButtonWithIcon("Import…", theme.DownloadIcon(), p.openImport)
 	p.secretBanner = newBanner(kindBad, theme.ErrorIcon())
@@ -82,12 +87,13 @@ func (p *accountsPanel) object() fyne.CanvasObject { return p.content }
 func (p *accountsPanel) emptyState() fyne.CanvasObject {
 	text := widget.NewRichTextFromMarkdown(whereToFind)
 	text.Wrapping = fyne.TextWrapWord
-	add := widget.NewButtonWithIcon("Add account", theme.ContentAddIcon(), p.openAdd)
+	add := widget.NewButtonWithIcon("Sign in with browser", theme.LoginIcon(), func() { p.openAddChoice() })
 	add.Importance = widget.HighImportance
+	paste := widget.NewButtonWithIcon("Paste cookies…", theme.ContentAddIcon(), p.openAdd)
 	imp := widget.NewButtonWithIcon("Import…", theme.DownloadIcon(), p.openImport)
 	card := widget.NewCard("Add your first Gemini Business account",
 		"The gateway answers OpenAI requests with your account's cookies.",
-		container.NewVBox(text, container.NewHBox(add, imp)))
+		container.NewVBox(text, container.NewHBox(add, paste, imp)))
 	return container.NewVScroll(card)
 }
 
@@ -232,6 +238,7 @@ type accountRow struct {
 	enabled  *widget.Check
 	edit     *widget.Button
 	check    *widget.Button
+	signIn   *widget.Button
 	del      *widget.Button
 	rendered fyne.CanvasObject
 }
@@ -247,9 +254,10 @@ func newAccountRow(p *accountsPanel) *accountRow {
 	r.edit = widget.NewButtonWithIcon("", theme.DocumentCreateIcon(), func() { r.p.openEdit(r.acct) })
 	r.check = widget.NewButtonWithIcon("Check now", theme.ViewRefreshIcon(), func() { r.p.checkNow(r.acct) })
 	r.del = widget.NewButtonWithIcon("", theme.DeleteIcon(), func() { r.p.confirmDelete(r.acct) })
+	r.signIn = widget.NewButtonWithIcon("Sign in again", theme.LoginIcon(), func() { r.p.signIn(r.acct.ID, "") })
 
 	title := container.NewHBox(r.name, container.NewCenter(r.envTag))
-	actions := container.NewCenter(container.NewHBox(r.enabled, r.check, r.edit, r.del))
+	actions := container.NewCenter(container.NewHBox(r.enabled, r.check, r.signIn, r.edit, r.del))
 	// A fixed-width badge column keeps the names aligned.
 	badge := minWidth(container.NewCenter(r.badge), 120)
 	r.rendered = container.NewBorder(nil, nil, badge, actions,
@@ -280,6 +288,9 @@ func (r *accountRow) set(a Account) {
 	}
 
 	parts := []string{"last used " + ago(now, a.LastUsed), fmt.Sprintf("%d requests", a.Requests)}
+	if life := lifeLabel(a, now); life != "" {
+		parts = append([]string{life}, parts...)
+	}
 	if p.checking[a.ID] {
 		parts = append(parts, "checking…")
 	} else if m := p.checkMsg[a.ID]; m != "" {
@@ -301,10 +312,17 @@ func (r *accountRow) set(a Account) {
 		r.enabled.Disable()
 		r.edit.Disable()
 		r.del.Disable()
+		r.signIn.Hide()
 	} else {
 		r.enabled.Enable()
 		r.edit.Enable()
 		r.del.Enable()
+		r.signIn.Show()
+		r.signIn.Importance = widget.MediumImportance
+		if a.NeedsSignIn {
+			r.signIn.Importance = widget.HighImportance
+		}
+		r.signIn.Refresh()
 	}
 	if p.checking[a.ID] {
 		r.check.Disable()

@@ -32,9 +32,9 @@ func TestAccountsEmptyStateOnFirstRun(t *testing.T) {
 		}
 	}
 
-	test.Tap(button(t, p.empty, "Add account"))
+	test.Tap(button(t, p.empty, "Paste cookies…"))
 	if p.form == nil || overlay(t, u.Window()) == nil {
-		t.Fatal("Add account in the empty state did not open the form")
+		t.Fatal("Paste cookies in the empty state did not open the form")
 	}
 
 	fc.addAccount(Account{Name: "work", Enabled: true, ConfigID: testUUID})
@@ -51,6 +51,7 @@ func TestAddAccountThroughTheForm(t *testing.T) {
 	p := u.accounts
 
 	test.Tap(p.addBtn)
+	test.Tap(p.chooser.paste)
 	f := p.form
 	test.Type(f.byKey[fieldName].entry, "personal")
 	test.Type(f.byKey[fieldSecure].entry, "AbC.def-123")
@@ -82,6 +83,7 @@ func TestAddAccountLocalValidationBlocksSave(t *testing.T) {
 	u, _ := newTestUI(t, fc, Options{StartPanel: PanelAccounts})
 	p := u.accounts
 	test.Tap(p.addBtn)
+	test.Tap(p.chooser.paste)
 	f := p.form
 
 	test.Type(f.byKey[fieldCSESIDX].entry, "12a")
@@ -114,6 +116,7 @@ func TestAddAccountServerFieldErrorsStayNextToTheField(t *testing.T) {
 	u, _ := newTestUI(t, fc, Options{StartPanel: PanelAccounts})
 	p := u.accounts
 	test.Tap(p.addBtn)
+	test.Tap(p.chooser.paste)
 	f := p.form
 	test.Type(f.byKey[fieldName].entry, "work")
 	test.Type(f.byKey[fieldSecure].entry, "cookie1")
@@ -158,6 +161,7 @@ func TestOtherErrorsShowInTheForm(t *testing.T) {
 	fc.addErr = errors.New("keychain is locked")
 	u, _ := newTestUI(t, fc, Options{StartPanel: PanelAccounts})
 	test.Tap(u.accounts.addBtn)
+	test.Tap(u.accounts.chooser.paste)
 	f := u.accounts.form
 	f.byKey[fieldName].entry.SetText("a")
 	f.byKey[fieldSecure].entry.SetText("b")
@@ -181,6 +185,7 @@ func TestFillFromPaste(t *testing.T) {
 	}
 	u, _ := newTestUI(t, fc, Options{StartPanel: PanelAccounts})
 	test.Tap(u.accounts.addBtn)
+	test.Tap(u.accounts.chooser.paste)
 	f := u.accounts.form
 	test.Type(f.paste, "curl 'https://business.gemini.google/…' -H 'cookie: …'")
 	test.Tap(f.fill)

@@ -49,6 +49,11 @@ type Controller interface {
 	// Import adds the accounts of a preview.
 	Import(items []AccountInput) ImportResult
 	CheckAccount(ctx context.Context, id int64) CheckResult
+	// SignIn opens the browser so the person signs in to Gemini Business:
+	// to account id again (updated in place), or with id 0 to a new account
+	// called name. It blocks until the sign-in ends. ErrNoBrowser and
+	// ErrSignInCancelled (wrapped) let the UI answer in kind.
+	SignIn(ctx context.Context, id int64, name string) (Account, error)
 	// CheckAll checks every enabled account; progress is called from a
 	// background goroutine.
 	CheckAll(ctx context.Context, progress func(done, total int)) HealthSummary
@@ -107,6 +112,9 @@ type Status struct {
 	SecretStore string
 	DataDir     string
 	Version     string
+	// ExpiryNotice is how long before an account's sign-in expires the
+	// person is told (EXPIRY_NOTICE); 0 means never.
+	ExpiryNotice time.Duration
 }
 
 // Account is one account as the UI shows it. It carries no secret values.
@@ -130,11 +138,16 @@ type Account struct {
 	LastMessage   string
 	// Hints describe the secrets without revealing them ("…a1b2", "set", "").
 	HintSecureCSES, HintHostCOSES, HintCSESIDX string
-	// ExpiresAt is when the session cookie expires, LastSignIn and
-	// LastRefresh when the account last signed in and had its cookies
-	// refreshed; zero when unknown ("expires in 9 h", "refreshed 12 min
-	// ago"). State "needs_sign_in" means only a new sign-in brings it back.
-	ExpiresAt, LastSignIn, LastRefresh time.Time
+
+	// NeedsSignIn: the sign-in behind the cookies is over; only signing in
+	// again brings the account back.
+	NeedsSignIn bool
+	// ExpiresAt is the sign-in cookie's expiry, LastSignInAt and
+	// LastRefreshAt when it was made and last refreshed (zero: unknown).
+	ExpiresAt, LastSignInAt, LastRefreshAt time.Time
+	// BrowserProfile: the account was signed in with the browser, so it can
+	// be refreshed silently.
+	BrowserProfile bool
 }
 
 // AccountInput is what the add/edit form and imports produce.

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"sync"
@@ -57,6 +58,10 @@ type fakeController struct {
 
 	subs map[int]func(Event)
 	subN int
+
+	// Browser sign-ins asked for, and the error to answer them with.
+	signIns   []signInCall
+	signInErr error
 }
 
 type enableCall struct {
@@ -388,4 +393,29 @@ var _ Controller = (*fakeController)(nil)
 // recentRow is a request log row for tests.
 func recentRow(id, model, account string, status int, at time.Time) RequestRow {
 	return RequestRow{ID: id, Time: at, Path: "/v1/chat/completions", Model: model, Account: account, Status: status, Stream: true, Latency: 900 * time.Millisecond, TTFT: 300 * time.Millisecond, Tokens: 42}
+}
+
+func (f *fakeController) SignIn(ctx context.Context, id int64, name string) (Account, error) {
+	f.mu.Lock()
+	f.signIns = append(f.signIns, signInCall{id: id, name: name})
+	err := f.signInErr
+	f.mu.Unlock()
+	if err != nil {
+		return Account{}, err
+	}
+	if id == 0 {
+		return f.addAccount(Account{Name: name, Enabled: true, State: "healthy", Usable: true}), nil
+	}
+	f.mutate(id, func(a *Account) { a.NeedsSignIn = false; a.State = "healthy"; a.Usable = true })
+	for _, a := range f.Accounts() {
+		if a.ID == id {
+			return a, nil
+		}
+	}
+	return Account{}, errors.New("no such account")
+}
+
+type signInCall struct {
+	id   int64
+	name string
 }

@@ -25,10 +25,13 @@ type notifier struct {
 	// userToggled are accounts the user switched in this window; switching
 	// one off by hand is not news.
 	userToggled map[int64]time.Time
+	// warned holds the expiry each account was last warned about, so one
+	// sign-in is announced once.
+	warned map[int64]time.Time
 }
 
 func newNotifier(sh *shell, enabled bool) *notifier {
-	n := &notifier{sh: sh, enabled: enabled, userToggled: map[int64]time.Time{}}
+	n := &notifier{sh: sh, enabled: enabled, userToggled: map[int64]time.Time{}, warned: map[int64]time.Time{}}
 	n.prev, n.usable = snapshot(sh.c.Accounts())
 	return n
 }
@@ -111,6 +114,9 @@ func worsened(before, after Account) string {
 	}
 	if before.Enabled && !after.Enabled {
 		return fmt.Sprintf("%q was disabled%s.", after.Name, reason)
+	}
+	if after.NeedsSignIn && !before.NeedsSignIn {
+		return fmt.Sprintf("%q needs you to sign in again: use \"Sign in again — %s\" in the tray or the Accounts panel.", after.Name, after.Name)
 	}
 	st := strings.ToLower(after.State)
 	if (st == "expired" || st == "banned") && !strings.EqualFold(before.State, after.State) {

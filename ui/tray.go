@@ -16,7 +16,9 @@ type TrayActions struct {
 	CopyBaseURL func()
 	CopyKey     func()
 	// Toggle enables (on) or disables an account.
-	Toggle   func(id int64, on bool)
+	Toggle func(id int64, on bool)
+	// SignIn starts the browser sign-in of an account that needs it.
+	SignIn   func(id int64)
 	CheckAll func()
 	Open     func()
 	Quit     func()
@@ -66,6 +68,17 @@ func trayMenuAt(st Status, accounts []Account, act TrayActions, now time.Time) *
 		}
 		items = append(items, it)
 	}
+	for _, a := range accounts {
+		if !a.NeedsSignIn || a.ReadOnly {
+			continue
+		}
+		it := fyne.NewMenuItem("Sign in again — "+a.Name+"…", nil)
+		if act.SignIn != nil {
+			id := a.ID
+			it.Action = func() { act.SignIn(id) }
+		}
+		items = append(items, it)
+	}
 	quit := fyne.NewMenuItem("Quit", act.Quit)
 	quit.IsQuit = true
 	items = append(items,
@@ -101,6 +114,9 @@ func trayAccountLabel(a Account, now time.Time) string {
 	state := stateLabel(a)
 	if a.Enabled && cooling(a, now) {
 		state = "cooling down " + coarseCountdown(a.CooldownUntil.Sub(now))
+	}
+	if life := lifeLabel(a, now); life != "" && !a.NeedsSignIn {
+		state += ", " + life
 	}
 	if a.ReadOnly {
 		state += " (from environment)"

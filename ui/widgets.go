@@ -222,7 +222,7 @@ func accountKind(a Account) stateKind {
 		return kindGood
 	case "cooling down", "cooling", "cooldown":
 		return kindWarn
-	case "expired", "banned", "unhealthy", "error":
+	case "expired", "banned", "unhealthy", "error", "needs_sign_in", "needs sign-in":
 		return kindBad
 	case "disabled":
 		return kindOff
@@ -239,6 +239,9 @@ func stateLabel(a Account) string {
 	}
 	if a.State == "" {
 		return "unchecked"
+	}
+	if a.NeedsSignIn || a.State == "needs_sign_in" {
+		return "needs sign-in"
 	}
 	return a.State
 }

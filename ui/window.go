@@ -135,6 +135,7 @@ func newUI(a fyne.App, c Controller, e env, opts Options) *UI {
 		u.accounts.refreshTimes()
 		u.health.table.Refresh()
 		u.overview.refresh()
+		u.notifier.expiryNotices()
 	})
 	u.cancelSub = c.Subscribe(func(ev Event) {
 		e.dispatch(func() { u.handle(ev) })
@@ -297,6 +298,7 @@ func (u *UI) trayActions() TrayActions {
 		CopyBaseURL: func() { u.sh.copyText("base URL", u.sh.c.BaseURL()) },
 		CopyKey:     func() { u.sh.copyText("API key", u.sh.c.APIKey()) },
 		Toggle:      func(id int64, on bool) { u.accounts.setEnabled(id, on) },
+		SignIn:      func(id int64) { u.Show(); u.accounts.signIn(id, "") },
 		CheckAll:    func() { u.health.runCheckAll() },
 		Open:        u.Show,
 		Quit:        u.quit,
