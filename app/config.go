@@ -223,6 +223,17 @@ func Settings() []Setting {
 			apply: durVal(func(c *Config, d time.Duration) { c.Upstream.FirstByteTimeout = d })},
 		{Name: "UPSTREAM_IDLE_TIMEOUT", Help: "longest silence between answer elements", Default: "120s",
 			apply: durVal(func(c *Config, d time.Duration) { c.Upstream.IdleTimeout = d })},
+		{Name: "UPSTREAM_MEDIA_TIMEOUT", Help: "first-byte and idle limit of image and video turns", Default: "600s",
+			apply: durVal(func(c *Config, d time.Duration) { c.Upstream.MediaTimeout = d })},
+		{Name: "TOOLS_SPEC", Help: "per-turn (web grounding; media tools only for media models) or all (every tool on every turn)", Default: "per-turn",
+			apply: func(c *Config, v string) error {
+				v = strings.ToLower(strings.TrimSpace(v))
+				if v != gateway.ToolsPerTurn && v != gateway.ToolsAll {
+					return errors.New("want per-turn or all")
+				}
+				c.Gateway.ToolsSpec = v
+				return nil
+			}},
 		{Name: "SELECTION_STRATEGY", Help: "failover (least recently used first) or round-robin", Default: "failover",
 			apply: func(c *Config, v string) error {
 				v = strings.ToLower(strings.TrimSpace(v))

@@ -27,7 +27,7 @@ func (s *Server) handleModels(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleModel(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if _, ok := s.model(id); !ok {
+	if _, ok := s.resolveModel(id); !ok {
 		modelNotFound(id).Write(w)
 		return
 	}
@@ -90,20 +90,22 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		req.Model = cfg.DefaultModel
 	}
 	ri.ModelRequested, ri.Stream = req.Model, req.Stream
-	if _, ok := s.model(req.Model); !ok {
+	m, ok := s.resolveModel(req.Model)
+	if !ok {
 		ri.errCode = "model_not_found"
 		modelNotFound(req.Model).Write(w)
 		return
 	}
 	served := req.Model
 	if cfg.ModelStickiness {
-		var upgraded bool
-		served, upgraded = s.sticky.Resolve(clientIP(r)+"|"+r.UserAgent(), req.Model, req.Stream, time.Now())
-		if upgraded {
-			s.log.Info("model stickiness: serving the client's streaming model", "request_id", ri.ID, "requested", req.Model, "served", served)
+		up, upgraded := s.sticky.Resolve(clientIP(r)+"|"+r.UserAgent(), req.Model, req.Stream, time.Now())
+		// Stickiness keeps a client on one text model family; it never
+		// turns a text request into a media one or back.
+		if sm, ok := s.resolveModel(up); upgraded && ok && sm.Media == m.Media {
+			s.log.Info("model stickiness: serving the client's streaming model", "request_id", ri.ID, "requested", req.Model, "served", up)
+			served, m = up, sm
 		}
 	}
-	m, _ := s.model(served)
 	ri.ModelServed = served
 	if err := s.fetchImages(r.Context(), req, cfg); err != nil {
 		ri.errCode = err.Code
@@ -111,7 +113,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ri.PromptTokens = openai.PromptTokens(req.Messages)
-	preq := &pool.Request{Messages: req.Messages, ModelID: m.UpstreamID}
+	preq := &pool.Request{Messages: req.Messages, ModelID: m.UpstreamID, Tools: m.Tools, Media: m.Media}
 	if req.Stream {
 		s.streamChat(w, r, req, preq, served, cfg)
 	} else {

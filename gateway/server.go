@@ -60,6 +60,8 @@ type Config struct {
 	AllowPrivateImageURLs bool
 
 	ModelStickiness  bool          // live
+	// ToolsSpec is ToolsPerTurn (default) or ToolsAll. Live.
+	ToolsSpec string
 	StickinessWindow time.Duration // default 30 min
 
 	ReadHeaderTimeout      time.Duration // default 10 s
@@ -75,6 +77,8 @@ type Config struct {
 type Model struct {
 	ID         string
 	UpstreamID string // "" lets the upstream choose
+	// Media marks a virtual model that generates images or videos.
+	Media pool.Media
 }
 
 // DefaultModels is the one list of models: adding an upstream model is one
@@ -86,6 +90,8 @@ var DefaultModels = []Model{
 	{ID: "gemini-3-pro-preview", UpstreamID: "gemini-3-pro-preview"},
 	{ID: "gemini-3-flash-preview", UpstreamID: "gemini-3-flash-preview"},
 	{ID: "gemini-3.1-pro-preview", UpstreamID: "gemini-3.1-pro-preview"},
+	{ID: ModelImagen, UpstreamID: "", Media: pool.MediaImage},
+	{ID: ModelVeo, UpstreamID: "", Media: pool.MediaVideo},
 }
 
 // DefaultConfig is the product's defaults.
@@ -123,6 +129,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Reasoning == "" {
 		c.Reasoning = d.Reasoning
+	}
+	if c.ToolsSpec == "" {
+		c.ToolsSpec = ToolsPerTurn
 	}
 	if c.KeepAlive <= 0 {
 		c.KeepAlive = d.KeepAlive
@@ -170,6 +179,9 @@ func (c Config) Validate() error {
 	case ReasoningField, ReasoningThink, ReasoningOff:
 	default:
 		return fmt.Errorf("REASONING_OUTPUT: want %s, %s or %s, got %q", ReasoningField, ReasoningThink, ReasoningOff, c.Reasoning)
+	}
+	if c.ToolsSpec != ToolsPerTurn && c.ToolsSpec != ToolsAll {
+		return fmt.Errorf("TOOLS_SPEC: want %s or %s, got %q", ToolsPerTurn, ToolsAll, c.ToolsSpec)
 	}
 	found := false
 	for _, m := range c.Models {

@@ -17,6 +17,11 @@ type Request struct {
 	Messages []chat.Message
 	// ModelID is the upstream model id ("" = let the server choose).
 	ModelID string
+	// Tools is the turn's toolsSpec (zero: web grounding only).
+	Tools upstream.Tools
+	// Media is the kind of turn the client asked for; it picks the quota
+	// and the cooldown a refusal counts against.
+	Media Media
 }
 
 // Sink receives the answer as it streams. An error from a method means the
@@ -77,12 +82,20 @@ func (p *Pool) Chat(ctx context.Context, req *Request, sink Sink) (*Result, erro
 	// failedOnce: a request that retries an account counts one failure
 	// against it, not one per retry.
 	failedOnce := map[int64]bool{}
+	// Accounts that used up this kind's quota serve other kinds only.
+	blocked, freeAt := p.mediaBlocked(req.Media)
+	for id := range blocked {
+		exclude[id] = true
+	}
 	var lastErr error
 	for attempt := 1; attempt <= cfg.MaxAttempts; attempt++ {
 		id, err := p.pick(prefer, exclude, soft)
 		if err != nil {
 			if lastErr != nil {
 				return nil, lastErr
+			}
+			if len(blocked) > 0 && attempt == 1 {
+				return nil, mediaNoAccount(req.Media, blocked, freeAt, p.now())
 			}
 			return nil, err
 		}
@@ -96,6 +109,7 @@ func (p *Pool) Chat(ctx context.Context, req *Request, sink Sink) (*Result, erro
 		if err == nil {
 			res.Attempts = attempt
 			p.succeeded(id)
+			p.mq.count(id, req.Media, p.now())
 			return res, nil
 		}
 		if ctx.Err() != nil {
@@ -104,7 +118,9 @@ func (p *Pool) Chat(ctx context.Context, req *Request, sink Sink) (*Result, erro
 		kind := upstream.KindOf(err)
 		if !failedOnce[id] {
 			failedOnce[id] = true
-			p.failed(id, err)
+			if !p.kindQuotaFailure(id, req.Media, err) {
+				p.failed(id, err)
+			}
 		}
 		lastErr = err
 		if sink.AnswerStarted() || !failover(kind) || errors.Is(err, errSinkGone) {
@@ -178,7 +194,7 @@ func (p *Pool) try(ctx context.Context, id int64, held *sessionEntry, req *Reque
 		if len(fileIDs) != len(images) {
 			continue // session gone during upload: start over with a new one
 		}
-		stream, err := p.upstream().StreamAssist(ctx, cr, upstream.AssistRequest{Session: session, Query: query, FileIDs: fileIDs, ModelID: req.ModelID})
+		stream, err := p.upstream().StreamAssist(ctx, cr, upstream.AssistRequest{Session: session, Query: query, FileIDs: fileIDs, ModelID: req.ModelID, Tools: req.Tools})
 		if err != nil {
 			if upstream.KindOf(err) == upstream.KindSessionGone {
 				if continuing {

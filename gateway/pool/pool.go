@@ -55,6 +55,11 @@ type Config struct {
 	SessionTTL       time.Duration
 	// StateWriteTimeout bounds store writes made on the request path.
 	StateWriteTimeout time.Duration
+	// TextDaily bounds text turns per account and day (0 = no limit);
+	// Image and Video are the media quotas (see quota.go).
+	TextDaily int
+	Image     MediaLimits
+	Video     MediaLimits
 }
 
 // DefaultConfig is what the Python gateway did, where it did something.
@@ -68,6 +73,8 @@ func DefaultConfig() Config {
 		SessionCacheSize:      10000,
 		SessionTTL:            2 * time.Hour,
 		StateWriteTimeout:     5 * time.Second,
+		Image:                 MediaLimits{Daily: 2, Cooldown: 4 * time.Hour},
+		Video:                 MediaLimits{Daily: 1, Cooldown: 4 * time.Hour},
 	}
 }
 
@@ -93,6 +100,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.StateWriteTimeout <= 0 {
 		c.StateWriteTimeout = d.StateWriteTimeout
+	}
+	if c.Image.Cooldown <= 0 {
+		c.Image.Cooldown = d.Image.Cooldown
+	}
+	if c.Video.Cooldown <= 0 {
+		c.Video.Cooldown = d.Video.Cooldown
 	}
 	return c
 }
@@ -131,6 +144,7 @@ type Pool struct {
 
 	sessions *sessionCache
 	usage    *usageWriter
+	mq       mediaQuotas
 }
 
 // member is the pool's view of one account.
