@@ -234,6 +234,33 @@ func Settings() []Setting {
 				c.Gateway.ToolsSpec = v
 				return nil
 			}},
+		{Name: "IMAGE_DAILY_LIMIT", Help: "images one account may generate per day (0 = no limit)", Default: "2",
+			apply: intVal(0, 100000, func(c *Config, n int) { c.Pool.Image.Daily = n })},
+		{Name: "VIDEO_DAILY_LIMIT", Help: "videos one account may generate per day (0 = no limit)", Default: "1",
+			apply: intVal(0, 100000, func(c *Config, n int) { c.Pool.Video.Daily = n })},
+		{Name: "IMAGE_COOLDOWN", Help: "how long an account makes no images after an image quota error", Default: "4h",
+			apply: durVal(func(c *Config, d time.Duration) { c.Pool.Image.Cooldown = d })},
+		{Name: "VIDEO_COOLDOWN", Help: "how long an account makes no videos after a video quota error", Default: "4h",
+			apply: durVal(func(c *Config, d time.Duration) { c.Pool.Video.Cooldown = d })},
+		{Name: "GENERATED_FILE_TTL", Help: "how long generated images and videos are kept and served", Default: "24h",
+			apply: durVal(func(c *Config, d time.Duration) { c.Gateway.FileTTL = d })},
+		{Name: "PUBLIC_BASE_URL", Help: "scheme://host[:port] for links to generated files; empty = the request's address",
+			apply: func(c *Config, v string) error {
+				if strings.TrimSpace(v) == "" {
+					c.Gateway.PublicBaseURL = ""
+					return nil
+				}
+				return urlVal(func(c *Config, v string) { c.Gateway.PublicBaseURL = v })(c, v)
+			}},
+		{Name: "TRUSTED_PROXIES", Help: "addresses or CIDRs of reverse proxies whose X-Forwarded-Proto/Host are believed (comma-separated)",
+			apply: func(c *Config, v string) error {
+				p, err := gateway.ParseTrustedProxies(v)
+				if err != nil {
+					return errors.New("want IP addresses or CIDR prefixes, comma-separated")
+				}
+				c.Gateway.TrustedProxies = p
+				return nil
+			}},
 		{Name: "SELECTION_STRATEGY", Help: "failover (least recently used first) or round-robin", Default: "failover",
 			apply: func(c *Config, v string) error {
 				v = strings.ToLower(strings.TrimSpace(v))
@@ -488,6 +515,7 @@ func Resolve(layers []Layer) (*Config, error) {
 	if c.DataDir == "" {
 		c.DataDir = DefaultDataDir()
 	}
+	c.Gateway.FilesDir = filepath.Join(c.DataDir, "files")
 	if err := (upstream.Config{BusinessURL: c.Upstream.BusinessURL, AuthURL: c.Upstream.AuthURL, APIURL: c.Upstream.APIURL}).Validate(); err != nil {
 		return nil, err
 	}

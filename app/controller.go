@@ -253,6 +253,14 @@ func uiAccount(v pool.AccountView) ui.Account {
 	if v.CooldownRemaining > 0 {
 		u.CooldownUntil = a.CooldownUntil
 	}
+	now := time.Now()
+	for _, q := range v.Quotas {
+		uq := ui.Quota{Kind: q.Kind.String(), Used: q.Used, Limit: q.Limit}
+		if q.CooldownRemaining > 0 {
+			uq.CoolUntil = now.Add(q.CooldownRemaining)
+		}
+		u.Quotas = append(u.Quotas, uq)
+	}
 	return u
 }
 

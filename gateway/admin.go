@@ -53,6 +53,8 @@ type AccountJSON struct {
 	SecretBackend     string                `json:"secret_backend"`
 	Secrets           map[string]SecretJSON `json:"secrets"`
 	InFlight          int                   `json:"in_flight"`
+
+	Quotas []QuotaJSON `json:"quotas"`
 }
 
 // CheckJSON is the last health check of an account.
@@ -106,6 +108,7 @@ func ToAccountJSON(v pool.AccountView) AccountJSON {
 	if v.CooldownRemaining > 0 {
 		j.CooldownUntil = timePtr(a.CooldownUntil)
 	}
+	j.Quotas = quotasJSON(v.Quotas)
 	if j.HealthStatus == "" {
 		j.HealthStatus = string(accounts.StatusUnknown)
 	}
@@ -461,13 +464,15 @@ func (s *Server) adminHealthStatus(w http.ResponseWriter, r *http.Request) {
 		CooldownRemaining float64    `json:"cooldown_remaining_seconds"`
 		NetworkErrorCount int        `json:"network_error_count"`
 		Usable            bool       `json:"usable"`
+
+		Quotas []QuotaJSON `json:"quotas"`
 	}
 	out := make([]status, len(views))
 	usable := 0
 	for i, v := range views {
 		j := ToAccountJSON(v)
 		out[i] = status{ID: j.ID, Name: j.Name, State: j.State, Reason: j.Reason, IsActive: j.IsActive, HealthStatus: j.HealthStatus,
-			LastCheck: j.LastCheck, CooldownRemaining: j.CooldownRemaining, NetworkErrorCount: j.NetworkErrorCount, Usable: v.Usable}
+			LastCheck: j.LastCheck, CooldownRemaining: j.CooldownRemaining, NetworkErrorCount: j.NetworkErrorCount, Usable: v.Usable, Quotas: j.Quotas}
 		if v.Usable {
 			usable++
 		}

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -60,9 +61,20 @@ type Config struct {
 	AllowPrivateImageURLs bool
 
 	ModelStickiness  bool          // live
+	StickinessWindow time.Duration // default 30 min
+
 	// ToolsSpec is ToolsPerTurn (default) or ToolsAll. Live.
 	ToolsSpec string
-	StickinessWindow time.Duration // default 30 min
+	// FilesDir keeps generated files (the data directory's "files");
+	// "" keeps them in memory. FileTTL is how long they are served
+	// (default 24 h). Both are read at New.
+	FilesDir string
+	FileTTL  time.Duration
+	// PublicBaseURL is the scheme://host[:port] links to generated files
+	// use; "" = the request's address, or a trusted proxy's
+	// X-Forwarded-Proto/Host. Live.
+	PublicBaseURL  string
+	TrustedProxies []netip.Prefix // live
 
 	ReadHeaderTimeout      time.Duration // default 10 s
 	MaxHeaderBytes         int           // default 64 KiB
@@ -132,6 +144,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ToolsSpec == "" {
 		c.ToolsSpec = ToolsPerTurn
+	}
+	if c.FileTTL <= 0 {
+		c.FileTTL = 24 * time.Hour
 	}
 	if c.KeepAlive <= 0 {
 		c.KeepAlive = d.KeepAlive
@@ -235,7 +250,7 @@ func New(cfg Config, d Deps) *Server {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{deps: d, log: d.Log, cfg: cfg, files: newFileStore(256 << 20), counted: make(chan struct{}, 1)}
+	s := &Server{deps: d, log: d.Log, cfg: cfg, files: newFileStore(cfg.FilesDir, cfg.FileTTL, 256<<20), counted: make(chan struct{}, 1)}
 	s.sticky = pool.NewStickiness(cfg.StickinessWindow)
 	s.handler = s.routes()
 	return s
@@ -257,6 +272,7 @@ func (s *Server) SetConfig(cfg Config) error {
 	s.mu.Lock()
 	s.cfg = cfg
 	s.mu.Unlock()
+	s.files.setup(cfg.FilesDir, cfg.FileTTL)
 	return nil
 }
 
@@ -283,6 +299,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /v1/models/{id}", s.handleModel)
 	mux.HandleFunc("POST /v1/chat/completions", s.handleChat)
 	mux.HandleFunc("GET /files/{name}", s.handleFile)
+	mux.HandleFunc("POST /v1/images/generations", s.handleImageGenerations)
+	mux.HandleFunc("POST /v1/images/edits", s.handleImageEdits)
 	s.adminRoutes(mux)
 	mux.HandleFunc("/debug/pprof/", s.pprofGuard(pprof.Index))
 	mux.HandleFunc("/debug/pprof/profile", s.pprofGuard(pprof.Profile))

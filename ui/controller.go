@@ -130,6 +130,9 @@ type Account struct {
 	LastMessage   string
 	// Hints describe the secrets without revealing them ("…a1b2", "set", "").
 	HintSecureCSES, HintHostCOSES, HintCSESIDX string
+	// Quotas are the account's turns today and cooldowns per kind (text,
+	// image, video).
+	Quotas []Quota
 }
 
 // AccountInput is what the add/edit form and imports produce.

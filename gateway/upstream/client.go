@@ -52,6 +52,11 @@ type Config struct {
 	// MediaTimeout replaces both stream limits on turns that may generate
 	// an image or a video, which can take minutes.
 	MediaTimeout time.Duration
+	// DownloadTimeout bounds one download of a generated file (default
+	// 180 s); DownloadBackoff is the first wait between tries (default 2 s,
+	// doubling).
+	DownloadTimeout time.Duration
+	DownloadBackoff time.Duration
 
 	// JWTLifetime is the exp-iat of minted tokens (the protocol uses 300 s);
 	// JWTRefreshAfter is the age at which a cached token is replaced.

@@ -93,6 +93,8 @@ type Options struct {
 	// MaxRecordedRequests bounds Requests(): 0 = keep all, >0 = keep the
 	// most recent N, <0 = record nothing (long load tests).
 	MaxRecordedRequests int
+	// Media configures media generation and downloads (media.go).
+	Media MediaOptions
 }
 
 // Account is one upstream account as the fake knows it.
@@ -106,6 +108,8 @@ type Account struct {
 	QuotaLeft  int    // <0 = unlimited; each successful streamAssist consumes 1; at 0 → HTTP 429
 	Scenario   string // default streamAssist scenario of this account ("" = Options.DefaultScenario)
 	AuthMode   string // "" normal; "redirect" → getoxsrf 302; "nokey" → 200 without keyId/xsrfToken
+	ImageQuota int    // images the account may generate (0 = unlimited), then an in-body 429
+	VideoQuota int    // videos likewise
 }
 
 // Auth modes for Account.AuthMode.
@@ -180,6 +184,10 @@ type Server struct {
 	seq       uint64                   // creation order of sessions
 	requests  []Request
 	getoxsrfs map[string]int // by csesidx query value, including failures
+	// cdn holds redirect targets of downloads; primaryFailures counts the
+	// 404s of the primary download path (media.go).
+	cdn             map[string]cdnLink
+	primaryFailures int
 
 	active atomic.Int64
 	gzPool sync.Pool // of *gzip.Writer
@@ -199,6 +207,8 @@ type accountState struct {
 	// comes back with a newer key, which then gets the normal answer.
 	pending401  bool
 	revokedUpTo uint64
+	// imagesUsed and videosUsed count generated media (media.go).
+	imagesUsed, videosUsed int
 }
 
 type queued struct {
@@ -240,7 +250,7 @@ func DefaultModels() []string {
 
 // DefaultAllowedMIME is the upload allow-list used when Options.AllowedMIME is nil.
 func DefaultAllowedMIME() []string {
-	return []string{"image/jpeg", "image/png", "image/webp", "image/gif", "application/pdf", "text/plain"}
+	return append([]string{"image/jpeg", "image/png", "image/webp", "image/gif", "application/pdf", "text/plain"}, documentMIME...)
 }
 
 // New returns a Server that is not listening; serve Handler() yourself.
