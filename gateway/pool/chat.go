@@ -118,7 +118,7 @@ func (p *Pool) Chat(ctx context.Context, req *Request, sink Sink) (*Result, erro
 		kind := upstream.KindOf(err)
 		if !failedOnce[id] {
 			failedOnce[id] = true
-			if !p.kindQuotaFailure(id, req.Media, err) {
+			if !p.kindQuotaFailure(id, req.Media, err) && !p.accountTrouble(id, err) {
 				p.failed(id, err)
 			}
 		}

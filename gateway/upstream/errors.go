@@ -36,6 +36,16 @@ const (
 	// KindPolicy means the upstream skipped the query (SKIPPED state), for a
 	// content-policy violation or because it did not look like a question.
 	KindPolicy
+	// KindAuthTrouble means the account answered like a half-signed-in one:
+	// a 200 stream with session tokens (uToken) and no answer at all. It
+	// counts against the account, not as an empty reply, or a half-dead
+	// account is retried on every request.
+	KindAuthTrouble
+	// KindAccountState means a call that carries nothing from the client
+	// (widgetCreateSession) was refused with a 400: the account's state,
+	// not the request, is at fault. Another account may serve; the client
+	// is not told its request was bad.
+	KindAccountState
 )
 
 var kindNames = [...]string{
@@ -47,6 +57,9 @@ var kindNames = [...]string{
 	KindBadRequest:  "bad_request",
 	KindEmpty:       "empty_answer",
 	KindPolicy:      "content_policy",
+
+	KindAuthTrouble:  "auth_trouble",
+	KindAccountState: "account_state",
 }
 
 func (k Kind) String() string {

@@ -43,10 +43,17 @@ func (c *Client) CreateSession(ctx context.Context, cr Credentials) (string, err
 }
 
 // sessionCallError: a 404 on createSession is not about a lost session
-// (there is none yet); it is the service misbehaving.
+// (there is none yet); it is the service misbehaving. A 400 cannot be
+// about the client's request either (the body carries nothing of it): it
+// is this account's state, and another account may serve.
 func sessionCallError(err error) error {
-	if e, ok := err.(*Error); ok && e.Kind == KindSessionGone {
-		e.Kind = KindTransient
+	if e, ok := err.(*Error); ok {
+		switch e.Kind {
+		case KindSessionGone:
+			e.Kind = KindTransient
+		case KindBadRequest:
+			e.Kind = KindAccountState
+		}
 	}
 	return err
 }

@@ -309,7 +309,7 @@ func (s *Stream) finish(err error) error {
 	}
 	if !s.answered && len(s.files) == 0 {
 		if s.sawToken && !s.sawSAR {
-			return &Error{Op: s.op, Kind: KindEmpty, Status: "UTOKEN_ONLY", Message: "upstream answered with session tokens only, no answer"}
+			return &Error{Op: s.op, Kind: KindAuthTrouble, Status: "UTOKEN_ONLY", Message: "upstream answered with session tokens only, no answer"}
 		}
 		return &Error{Op: s.op, Kind: KindEmpty, Message: "upstream produced no answer (thoughts only or empty)"}
 	}

@@ -244,3 +244,19 @@ var documentMIME = []string{
 	"audio/mpeg", "audio/wav", "audio/ogg", "audio/flac", "audio/aac", "audio/mp4",
 	"video/mp4", "video/webm", "video/quicktime", "video/mpeg",
 }
+
+// refuseSession answers a createSession with the 400 an account in a bad
+// state gets, while the account has SessionRefusals left.
+func (s *Server) refuseSession(w http.ResponseWriter, c caller) bool {
+	s.mu.Lock()
+	st := s.accounts[c.account.CSESIDX]
+	refuse := st != nil && st.SessionRefusals > 0
+	if refuse {
+		st.SessionRefusals--
+	}
+	s.mu.Unlock()
+	if refuse {
+		writeRawError(w, http.StatusBadRequest, errorJSON(400, "FAILED_PRECONDITION", "The account is not ready to create sessions."))
+	}
+	return refuse
+}

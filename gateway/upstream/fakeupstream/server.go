@@ -108,8 +108,11 @@ type Account struct {
 	QuotaLeft  int    // <0 = unlimited; each successful streamAssist consumes 1; at 0 → HTTP 429
 	Scenario   string // default streamAssist scenario of this account ("" = Options.DefaultScenario)
 	AuthMode   string // "" normal; "redirect" → getoxsrf 302; "nokey" → 200 without keyId/xsrfToken
-	ImageQuota int    // images the account may generate (0 = unlimited), then an in-body 429
-	VideoQuota int    // videos likewise
+	// SessionRefusals answers this many widgetCreateSession calls with a
+	// 400 FAILED_PRECONDITION, as an account in a bad state does.
+	SessionRefusals int
+	ImageQuota      int // images the account may generate (0 = unlimited), then an in-body 429
+	VideoQuota      int // videos likewise
 }
 
 // Auth modes for Account.AuthMode.

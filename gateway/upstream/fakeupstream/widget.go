@@ -228,6 +228,9 @@ func sessionResource(ss *sessionState, withTurns bool) sessionJSON {
 // a random id, and an empty createSessionRequest. The name sent is never
 // used: the service always assigns its own.
 func (s *Server) createSession(w http.ResponseWriter, c caller, req json.RawMessage) {
+	if s.refuseSession(w, c) {
+		return
+	}
 	var body struct {
 		Session *struct {
 			Name        string `json:"name"`
