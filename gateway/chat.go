@@ -112,6 +112,11 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		err.Write(w)
 		return
 	}
+	if err := s.fetchFiles(r.Context(), req, cfg); err != nil {
+		ri.errCode = err.Code
+		err.Write(w)
+		return
+	}
 	ri.PromptTokens = openai.PromptTokens(req.Messages)
 	preq := &pool.Request{Messages: req.Messages, ModelID: m.UpstreamID, Tools: m.Tools, Media: m.Media}
 	if req.Stream {

@@ -165,9 +165,9 @@ func (p *Pool) try(ctx context.Context, id int64, held *sessionEntry, req *Reque
 	}
 	res := &Result{AccountID: id, AccountName: p.name(id), Credentials: cr}
 	last := chat.LastUser(req.Messages)
-	var images []chat.Image
+	var uploads []upstream.Upload
 	if last >= 0 {
-		images = req.Messages[last].Images
+		uploads = uploadsOf(req.Messages[last])
 	}
 	for round := 0; round < 2; round++ {
 		continuing := held != nil && round == 0
@@ -180,9 +180,9 @@ func (p *Pool) try(ctx context.Context, id int64, held *sessionEntry, req *Reque
 			}
 			query = chat.Flatten(req.Messages)
 		}
-		fileIDs := make([]string, 0, len(images))
-		for _, img := range images {
-			fid, err := p.upstream().AddContextFile(ctx, cr, session, upstream.Upload{MIMEType: img.MIME, Data: img.Data})
+		fileIDs := make([]string, 0, len(uploads))
+		for _, up := range uploads {
+			fid, err := p.upstream().AddContextFile(ctx, cr, session, up)
 			if err != nil {
 				if continuing && upstream.KindOf(err) == upstream.KindSessionGone {
 					break
@@ -191,7 +191,7 @@ func (p *Pool) try(ctx context.Context, id int64, held *sessionEntry, req *Reque
 			}
 			fileIDs = append(fileIDs, fid)
 		}
-		if len(fileIDs) != len(images) {
+		if len(fileIDs) != len(uploads) {
 			continue // session gone during upload: start over with a new one
 		}
 		stream, err := p.upstream().StreamAssist(ctx, cr, upstream.AssistRequest{Session: session, Query: query, FileIDs: fileIDs, ModelID: req.ModelID, Tools: req.Tools})

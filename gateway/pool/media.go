@@ -1,6 +1,12 @@
 package pool
 
-import "github.com/gemgate/gemini-gateway/gateway/upstream"
+import (
+	"path"
+	"strings"
+
+	"github.com/gemgate/gemini-gateway/gateway/chat"
+	"github.com/gemgate/gemini-gateway/gateway/upstream"
+)
 
 // Media is the kind of turn, for quotas and cooldowns: an account that has
 // used up its image quota still serves text.
@@ -33,4 +39,32 @@ func MediaOf(t upstream.Tools) Media {
 		return MediaImage
 	}
 	return MediaText
+}
+
+// uploadsOf lists what a message attaches: its images, then its files.
+func uploadsOf(m chat.Message) []upstream.Upload {
+	if len(m.Images)+len(m.Files) == 0 {
+		return nil
+	}
+	out := make([]upstream.Upload, 0, len(m.Images)+len(m.Files))
+	for _, img := range m.Images {
+		out = append(out, upstream.Upload{MIMEType: img.MIME, Data: img.Data})
+	}
+	for _, f := range m.Files {
+		out = append(out, upstream.Upload{MIMEType: f.MIME, Data: f.Data, FileName: uploadName(f.Name)})
+	}
+	return out
+}
+
+// uploadName keeps the base of a client's file name (the model sees it),
+// bounded; "" lets the upstream client make one up.
+func uploadName(n string) string {
+	n = path.Base(strings.ReplaceAll(n, "\\", "/"))
+	if n == "." || n == "/" || strings.ContainsAny(n, "\x00\r\n") {
+		return ""
+	}
+	if len(n) > 120 {
+		n = n[len(n)-120:]
+	}
+	return n
 }
