@@ -261,6 +261,10 @@ func Settings() []Setting {
 				c.Gateway.TrustedProxies = p
 				return nil
 			}},
+		{Name: "MODEL_FALLBACK", Help: "serve a request for a model the upstream refuses with the nearest available one", Default: "false",
+			apply: func(c *Config, v string) error { return boolVal(&c.Gateway.ModelFallback)(c, v) }},
+		{Name: "MODEL_RECHECK", Help: "how long a model the upstream refused stays marked unavailable", Default: "1h",
+			apply: durVal(func(c *Config, d time.Duration) { c.Gateway.ModelRecheck = d })},
 		{Name: "SELECTION_STRATEGY", Help: "failover (least recently used first) or round-robin", Default: "failover",
 			apply: func(c *Config, v string) error {
 				v = strings.ToLower(strings.TrimSpace(v))

@@ -17,12 +17,7 @@ import (
 )
 
 func (s *Server) handleModels(w http.ResponseWriter, r *http.Request) {
-	cfg := s.Config()
-	list := openai.ModelList{Object: "list", Data: make([]openai.Model, len(cfg.Models))}
-	for i, m := range cfg.Models {
-		list.Data[i] = openai.Model{ID: m.ID, Object: "model", Created: 1735689600, OwnedBy: "google"}
-	}
-	writeJSON(w, http.StatusOK, list)
+	writeJSON(w, http.StatusOK, s.modelList())
 }
 
 func (s *Server) handleModel(w http.ResponseWriter, r *http.Request) {
@@ -107,6 +102,14 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	ri.ModelServed = served
+	if rm, oe := s.routeModel(m); oe != nil {
+		ri.errCode = oe.Code
+		oe.Write(w)
+		return
+	} else if rm.Name != m.Name {
+		s.log.Info("model fallback", "request_id", ri.ID, "requested", m.Name, "served", rm.Name)
+		m, ri.ModelServed = rm, rm.Name
+	}
 	if err := s.fetchImages(r.Context(), req, cfg); err != nil {
 		ri.errCode = err.Code
 		err.Write(w)
@@ -119,6 +122,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	}
 	ri.PromptTokens = openai.PromptTokens(req.Messages)
 	preq := &pool.Request{Messages: req.Messages, ModelID: m.UpstreamID, Tools: m.Tools, Media: m.Media}
+	r = r.WithContext(withResolved(r.Context(), m))
 	if req.Stream {
 		s.streamChat(w, r, req, preq, served, cfg)
 	} else {
@@ -142,7 +146,7 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, req *chat.Re
 	defer s.streams.Add(-1)
 	sink := newSSESink(w, openai.NewCompletionID(), time.Now().Unix(), model, cfg.Reasoning, cfg.KeepAlive, ri.start)
 	defer sink.stop()
-	res, err := s.deps.Pool.Chat(r.Context(), preq, sink)
+	res, err := s.poolChat(r, resolvedFrom(r.Context()), preq, sink)
 	ri.TTFT = sink.ttft()
 	if res != nil {
 		ri.Account, ri.Attempts = res.AccountName, res.Attempts
@@ -169,7 +173,7 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, req *chat.Re
 func (s *Server) completeChat(w http.ResponseWriter, r *http.Request, req *chat.Request, preq *pool.Request, model string, cfg Config) {
 	ri := infoFrom(r.Context())
 	col := &collector{start: ri.start}
-	res, err := s.deps.Pool.Chat(r.Context(), preq, col)
+	res, err := s.poolChat(r, resolvedFrom(r.Context()), preq, col)
 	if res != nil {
 		ri.Account, ri.Attempts = res.AccountName, res.Attempts
 	}

@@ -395,3 +395,77 @@ func TestMediaTurnsMayBeSlow(t *testing.T) {
 		t.Errorf("slow text turn: %d, want 504", resp.StatusCode)
 	}
 }
+
+type modelsJSON struct {
+	Data []struct {
+		ID                string
+		Available         bool
+		UnavailableReason string `json:"unavailable_reason"`
+	}
+}
+
+func (h *harness) modelAvailable(id string) (bool, string) {
+	h.t.Helper()
+	var ml modelsJSON
+	json.NewDecoder(h.do("GET", "/v1/models", "", nil).Body).Decode(&ml)
+	for _, m := range ml.Data {
+		if m.ID == id {
+			return m.Available, m.UnavailableReason
+		}
+	}
+	h.t.Fatalf("model %s not listed", id)
+	return false, ""
+}
+
+// A model the upstream refuses is marked unavailable in /v1/models; with
+// MODEL_FALLBACK off its requests are refused without reaching the
+// upstream, with it on they are served by the nearest available model.
+func TestRefusedModel(t *testing.T) {
+	var models []string
+	for _, m := range fakeupstream.DefaultModels() {
+		if m != "gemini-3-pro-preview" {
+			models = append(models, m)
+		}
+	}
+	for _, fallback := range []bool{false, true} {
+		t.Run(fmt.Sprintf("fallback=%v", fallback), func(t *testing.T) {
+			h := newHarness(t, harnessOpts{fake: fakeupstream.Options{Models: models}, gw: func(g *gateway.Config) { g.ModelFallback = fallback }})
+			ask := func() (int, string) {
+				resp := h.do("POST", "/v1/chat/completions", `{"model":"gemini-3-pro-preview","messages":[{"role":"user","content":"hi"}]}`, nil)
+				b, _ := io.ReadAll(resp.Body)
+				return resp.StatusCode, string(b)
+			}
+			if ok, _ := h.modelAvailable("gemini-3-pro-preview"); !ok {
+				t.Fatal("marked before any refusal")
+			}
+			code, body := ask()
+			if fallback {
+				if code != 200 || h.lastTurn(0).ModelID != "gemini-3.1-pro-preview" {
+					t.Fatalf("fallback: %d %s, upstream model %q", code, body, h.lastTurn(0).ModelID)
+				}
+			} else if code != 400 || !strings.Contains(body, "is invalid") {
+				t.Fatalf("first refusal: %d %s", code, body)
+			}
+			if ok, why := h.modelAvailable("gemini-3-pro-preview"); ok || !strings.Contains(why, "INVALID_ARGUMENT") {
+				t.Errorf("not marked: %v %q", ok, why)
+			}
+			turns := len(h.fake.Sessions(h.accts[0].CSESIDX))
+			code, body = ask()
+			if fallback {
+				if code != 200 || h.lastTurn(0).ModelID != "gemini-3.1-pro-preview" {
+					t.Errorf("second request: %d, upstream model %q", code, h.lastTurn(0).ModelID)
+				}
+			} else {
+				if code != 400 || !strings.Contains(body, `"code":"model_unavailable"`) {
+					t.Errorf("second request: %d %s", code, body)
+				}
+				if n := len(h.fake.Sessions(h.accts[0].CSESIDX)); n != turns {
+					t.Error("a request for a marked model reached the upstream")
+				}
+			}
+			if ok, _ := h.modelAvailable("gemini-2.5-pro"); !ok {
+				t.Error("an accepted model was marked")
+			}
+		})
+	}
+}

@@ -75,6 +75,11 @@ type Config struct {
 	// X-Forwarded-Proto/Host. Live.
 	PublicBaseURL  string
 	TrustedProxies []netip.Prefix // live
+	// ModelFallback lets a request for a model the upstream refuses be
+	// served by the nearest available one; ModelRecheck is how long a
+	// refused model stays marked (default 1 h). Live.
+	ModelFallback bool
+	ModelRecheck  time.Duration
 
 	ReadHeaderTimeout      time.Duration // default 10 s
 	MaxHeaderBytes         int           // default 64 KiB
@@ -91,6 +96,9 @@ type Model struct {
 	UpstreamID string // "" lets the upstream choose
 	// Media marks a virtual model that generates images or videos.
 	Media pool.Media
+	// Fallbacks are the nearest models, in order, that serve a request
+	// when the upstream refuses this one and ModelFallback allows it.
+	Fallbacks []string
 }
 
 // DefaultModels is the one list of models: adding an upstream model is one
@@ -99,9 +107,9 @@ var DefaultModels = []Model{
 	{ID: "gemini-auto", UpstreamID: ""},
 	{ID: "gemini-2.5-flash", UpstreamID: "gemini-2.5-flash"},
 	{ID: "gemini-2.5-pro", UpstreamID: "gemini-2.5-pro"},
-	{ID: "gemini-3-pro-preview", UpstreamID: "gemini-3-pro-preview"},
-	{ID: "gemini-3-flash-preview", UpstreamID: "gemini-3-flash-preview"},
-	{ID: "gemini-3.1-pro-preview", UpstreamID: "gemini-3.1-pro-preview"},
+	{ID: "gemini-3-pro-preview", UpstreamID: "gemini-3-pro-preview", Fallbacks: []string{"gemini-3.1-pro-preview", "gemini-2.5-pro"}},
+	{ID: "gemini-3-flash-preview", UpstreamID: "gemini-3-flash-preview", Fallbacks: []string{"gemini-2.5-flash"}},
+	{ID: "gemini-3.1-pro-preview", UpstreamID: "gemini-3.1-pro-preview", Fallbacks: []string{"gemini-3-pro-preview", "gemini-2.5-pro"}},
 	{ID: ModelImagen, UpstreamID: "", Media: pool.MediaImage},
 	{ID: ModelVeo, UpstreamID: "", Media: pool.MediaVideo},
 }
@@ -227,6 +235,7 @@ type Server struct {
 	handler http.Handler
 	sticky  *pool.Stickiness
 	files   *fileStore
+	drift   modelDrift
 
 	mu  sync.RWMutex
 	cfg Config
