@@ -339,6 +339,7 @@ func (p *chatPanel) finish(s *replyStream, err error) {
 	// Keep user/assistant turns paired for the next request: a turn that
 	// produced no answer leaves the history as it was before it.
 	if s.shownContent != "" {
+		p.showGeneratedImages(card, s.shownContent)
 		p.history = append(p.history, ChatMessage{Role: "assistant", Text: s.shownContent})
 	} else if n := len(p.history); n > 0 && p.history[n-1].Role == "user" {
 		p.history = p.history[:n-1]
@@ -433,6 +434,8 @@ type replyCard struct {
 	reasoningAcc *widget.Accordion
 	footer       *widget.Label
 	err          *widget.Label
+	// images holds thumbnails of generated images (chat_images.go).
+	images *fyne.Container
 }
 
 func newReplyCard(model string) *replyCard {
@@ -449,7 +452,9 @@ func newReplyCard(model string) *replyCard {
 	c.reasoningAcc = widget.NewAccordion(widget.NewAccordionItem("Reasoning", c.reasoning))
 	c.reasoningAcc.Hide()
 	who := &widget.Label{Text: "Assistant · " + model, TextStyle: fyne.TextStyle{Bold: true}}
-	c.box = widget.NewCard("", "", container.NewVBox(who, c.reasoningAcc, c.waiting, c.content, c.err, c.footer))
+	c.images = container.NewGridWrap(fyne.NewSize(thumbSize, thumbSize+40))
+	c.images.Hide()
+	c.box = widget.NewCard("", "", container.NewVBox(who, c.reasoningAcc, c.waiting, c.content, c.images, c.err, c.footer))
 	return c
 }
 

@@ -59,6 +59,9 @@ type Controller interface {
 	// HTTP (what an IDE sees) and streams what comes back to on, from a
 	// background goroutine, until the answer ends, fails or ctx is cancelled.
 	Chat(ctx context.Context, req ChatRequest, on func(ChatEvent)) error
+	// GeneratedFile reads a file the gateway generated (an image of an
+	// answer) by its name under /files/, from the local gateway.
+	GeneratedFile(ctx context.Context, name string) ([]byte, error)
 
 	// Settings returns every editable setting with its current value and
 	// where it comes from.

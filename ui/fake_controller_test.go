@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"sync"
@@ -12,7 +13,8 @@ import (
 // synchronous except Chat, which plays events the test feeds through
 // chatEvents, as the real one does from its own goroutine.
 type fakeController struct {
-	mu sync.Mutex
+	generated map[string][]byte // GeneratedFile's files by name
+	mu        sync.Mutex
 
 	status   Status
 	accounts []Account
@@ -388,4 +390,14 @@ var _ Controller = (*fakeController)(nil)
 // recentRow is a request log row for tests.
 func recentRow(id, model, account string, status int, at time.Time) RequestRow {
 	return RequestRow{ID: id, Time: at, Path: "/v1/chat/completions", Model: model, Account: account, Status: status, Stream: true, Latency: 900 * time.Millisecond, TTFT: 300 * time.Millisecond, Tokens: 42}
+}
+
+// GeneratedFile serves the test's generatedFiles by name.
+func (f *fakeController) GeneratedFile(ctx context.Context, name string) ([]byte, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if b, ok := f.generated[name]; ok {
+		return b, nil
+	}
+	return nil, errors.New("no such file")
 }
