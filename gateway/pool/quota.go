@@ -77,9 +77,9 @@ func (q *mediaQuotas) count(id int64, m Media, now time.Time) {
 	q.mu.Unlock()
 }
 
-func (q *mediaQuotas) cool(id int64, m Media, until time.Time, reason string) {
+func (q *mediaQuotas) cool(id int64, m Media, now, until time.Time, reason string) {
 	q.mu.Lock()
-	st := &q.stateLocked(id, until)[m]
+	st := &q.stateLocked(id, now)[m]
 	st.until, st.reason = until, reason
 	q.mu.Unlock()
 }
@@ -181,7 +181,8 @@ func (p *Pool) kindQuotaFailure(id int64, m Media, err error) bool {
 		reason += ": " + ue.Status
 	}
 	p.log.Info("account media quota exhausted", "account", p.name(id), "kind", m.String(), "cooldown", d.String())
-	p.mq.cool(id, m, p.now().Add(d), reason)
+	now := p.now()
+	p.mq.cool(id, m, now, now.Add(d), reason)
 	p.publish(accountEvent(id))
 	return true
 }
