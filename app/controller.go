@@ -394,6 +394,17 @@ func (c *controller) Models() []string {
 	return out
 }
 
+// UnavailableModels are the served models the upstream currently refuses.
+func (c *controller) UnavailableModels() map[string]string {
+	out := map[string]string{}
+	for _, m := range c.a.Server.ModelStatuses() {
+		if !m.Available {
+			out[m.ID] = m.Reason
+		}
+	}
+	return out
+}
+
 // awaitRequest registers interest in the log line of a request id.
 func (c *controller) awaitRequest(id string) chan events.RequestInfo {
 	ch := make(chan events.RequestInfo, 1)

@@ -57,6 +57,7 @@ type chatPanel struct {
 	ctx context.Context
 
 	model     *widget.Select
+	modelNote *widget.Label // the selected model is refused upstream (chat_images.go)
 	system    *widget.Entry
 	rawToggle *widget.Check
 	newChat   *widget.Button
@@ -85,7 +86,10 @@ type chatPanel struct {
 func newChatPanel(sh *shell, ctx context.Context) *chatPanel {
 	p := &chatPanel{sh: sh, ctx: ctx}
 
-	p.model = widget.NewSelect(nil, nil)
+	p.model = widget.NewSelect(nil, func(string) { p.checkModel() })
+	p.modelNote = note("")
+	p.modelNote.Importance = widget.WarningImportance
+	p.modelNote.Hide()
 	p.reloadModels()
 	p.system = widget.NewMultiLineEntry()
 	p.system.SetPlaceHolder("Optional system prompt")
@@ -138,6 +142,7 @@ func newChatPanel(sh *shell, ctx context.Context) *chatPanel {
 		container.NewBorder(nil, nil, heading("Chat"),
 			container.NewHBox(p.rawToggle, p.newChat),
 			container.NewBorder(nil, nil, widget.NewLabel("Model"), nil, p.model)),
+		p.modelNote,
 		sysAcc,
 	)
 	bottom := container.NewVBox(
@@ -320,6 +325,7 @@ func (p *chatPanel) finish(s *replyStream, err error) {
 	}
 	card := s.card
 	card.waiting.Hide()
+	p.checkModel()
 	switch {
 	case s.stopped || errors.Is(err, context.Canceled):
 		card.footer.SetText(joinFooter("stopped", stats, gotStats))

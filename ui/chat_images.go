@@ -102,3 +102,18 @@ func (p *chatPanel) saveImage(name string, data []byte) {
 	}
 	d.Show()
 }
+
+// checkModel warns when the selected model is one the upstream currently
+// refuses (the gateway then refuses it too, or serves a fallback).
+func (p *chatPanel) checkModel() {
+	if p.modelNote == nil {
+		return
+	}
+	why, down := p.sh.c.UnavailableModels()[p.model.Selected]
+	if !down {
+		p.modelNote.Hide()
+		return
+	}
+	p.modelNote.SetText("Gemini Business currently refuses " + p.model.Selected + " (" + why + "); it is tried again later.")
+	p.modelNote.Show()
+}

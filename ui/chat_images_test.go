@@ -5,6 +5,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"strings"
 	"testing"
 
 	"fyne.io/fyne/v2"
@@ -61,6 +62,24 @@ func TestChatShowsGeneratedImage(t *testing.T) {
 		}
 		if buttons != 2 {
 			t.Errorf("%d buttons, want Open and Save", buttons)
+		}
+	})
+}
+
+func TestChatWarnsAboutRefusedModel(t *testing.T) {
+	u, fc, d := newChatTest(t)
+	p := u.chat
+	fc.mu.Lock()
+	fc.unavailable = map[string]string{"gemini-2.5-flash": "model id is invalid"}
+	fc.mu.Unlock()
+	d.dispatch(func() {
+		p.model.SetSelected("gemini-2.5-flash")
+		if !p.modelNote.Visible() || !strings.Contains(p.modelNote.Text, "model id is invalid") {
+			t.Errorf("note %v %q", p.modelNote.Visible(), p.modelNote.Text)
+		}
+		p.model.SetSelected("gemini-2.5-pro")
+		if p.modelNote.Visible() {
+			t.Error("note shown for an available model")
 		}
 	})
 }

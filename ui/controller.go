@@ -55,6 +55,9 @@ type Controller interface {
 
 	// Models are the model ids the gateway serves.
 	Models() []string
+	// UnavailableModels are the served models the upstream currently
+	// refuses, with the reason.
+	UnavailableModels() map[string]string
 	// Chat sends a chat completion through the local gateway over real
 	// HTTP (what an IDE sees) and streams what comes back to on, from a
 	// background goroutine, until the answer ends, fails or ctx is cancelled.

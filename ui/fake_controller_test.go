@@ -13,8 +13,9 @@ import (
 // synchronous except Chat, which plays events the test feeds through
 // chatEvents, as the real one does from its own goroutine.
 type fakeController struct {
-	generated map[string][]byte // GeneratedFile's files by name
-	mu        sync.Mutex
+	generated   map[string][]byte // GeneratedFile's files by name
+	unavailable map[string]string // UnavailableModels
+	mu          sync.Mutex
 
 	status   Status
 	accounts []Account
@@ -400,4 +401,11 @@ func (f *fakeController) GeneratedFile(ctx context.Context, name string) ([]byte
 		return b, nil
 	}
 	return nil, errors.New("no such file")
+}
+
+// UnavailableModels returns the test's refused models.
+func (f *fakeController) UnavailableModels() map[string]string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.unavailable
 }
