@@ -22,7 +22,7 @@ func (s *Server) handleModels(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleModel(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if _, ok := s.resolveModel(id); !ok {
+	if _, ok := s.model(id); !ok {
 		modelNotFound(id).Write(w)
 		return
 	}
@@ -36,13 +36,11 @@ func modelNotFound(id string) *openai.Error {
 	return e
 }
 
+// model finds a served model, media suffixes included (see resolveModel
+// for what its turns ask for).
 func (s *Server) model(id string) (Model, bool) {
-	for _, m := range s.Config().Models {
-		if m.ID == id {
-			return m, true
-		}
-	}
-	return Model{}, false
+	r, ok := s.resolveModel(id)
+	return r.Model, ok
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -140,6 +140,11 @@ func (p *Pool) Quotas(id int64) []KindQuota {
 func (p *Pool) mediaBlocked(m Media) (map[int64]string, time.Time) {
 	cfg := p.config()
 	lim := cfg.limits(m)
+	if m == MediaText && lim.Daily == 0 {
+		// Text has no cooldown of its own (the account's is used) and no
+		// daily limit: nothing to look up on the hot path.
+		return nil, time.Time{}
+	}
 	now := p.now()
 	p.mu.Lock()
 	ids := make([]int64, 0, len(p.members))

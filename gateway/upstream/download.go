@@ -180,7 +180,7 @@ func isBase64Text(s []byte) bool {
 }
 
 func stripNewlines(s []byte) []byte {
-	if bytes.IndexAny(s, "\r\n") < 0 {
+	if !bytes.ContainsAny(s, "\r\n") {
 		return s
 	}
 	out := make([]byte, 0, len(s))
