@@ -279,6 +279,9 @@ func toOpenAIError(err error) *openai.Error {
 		return openai.NewError(http.StatusBadRequest, openai.TypeInvalidRequest, "content_policy_violation", msg+" ["+ue.Status+"]")
 	case upstream.KindEmpty:
 		return openai.NewError(http.StatusBadGateway, openai.TypeServer, "empty_response", "Gemini Business produced no answer: "+msg)
+	case upstream.KindAuthTrouble, upstream.KindAccountState:
+		return openai.NewError(http.StatusServiceUnavailable, openai.TypeUnavailable, "account_unavailable",
+			"The Gemini Business account(s) tried could not serve right now and no other account could: "+msg)
 	}
 	if ue.Network && strings.Contains(msg, "timeout") {
 		return openai.NewError(http.StatusGatewayTimeout, openai.TypeServer, "upstream_timeout", "Gemini Business did not answer in time: "+msg)
