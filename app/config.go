@@ -226,6 +226,48 @@ func Settings() []Setting {
 			apply: durVal(func(c *Config, d time.Duration) { c.Upstream.FirstByteTimeout = d })},
 		{Name: "UPSTREAM_IDLE_TIMEOUT", Help: "longest silence between answer elements", Default: "120s",
 			apply: durVal(func(c *Config, d time.Duration) { c.Upstream.IdleTimeout = d })},
+		{Name: "UPSTREAM_MEDIA_TIMEOUT", Help: "first-byte and idle limit of image and video turns", Default: "600s",
+			apply: durVal(func(c *Config, d time.Duration) { c.Upstream.MediaTimeout = d })},
+		{Name: "TOOLS_SPEC", Help: "per-turn (web grounding; media tools only for media models) or all (every tool on every turn)", Default: "per-turn",
+			apply: func(c *Config, v string) error {
+				v = strings.ToLower(strings.TrimSpace(v))
+				if v != gateway.ToolsPerTurn && v != gateway.ToolsAll {
+					return errors.New("want per-turn or all")
+				}
+				c.Gateway.ToolsSpec = v
+				return nil
+			}},
+		{Name: "IMAGE_DAILY_LIMIT", Help: "images one account may generate per day (0 = no limit)", Default: "2",
+			apply: intVal(0, 100000, func(c *Config, n int) { c.Pool.Image.Daily = n })},
+		{Name: "VIDEO_DAILY_LIMIT", Help: "videos one account may generate per day (0 = no limit)", Default: "1",
+			apply: intVal(0, 100000, func(c *Config, n int) { c.Pool.Video.Daily = n })},
+		{Name: "IMAGE_COOLDOWN", Help: "how long an account makes no images after an image quota error", Default: "4h",
+			apply: durVal(func(c *Config, d time.Duration) { c.Pool.Image.Cooldown = d })},
+		{Name: "VIDEO_COOLDOWN", Help: "how long an account makes no videos after a video quota error", Default: "4h",
+			apply: durVal(func(c *Config, d time.Duration) { c.Pool.Video.Cooldown = d })},
+		{Name: "GENERATED_FILE_TTL", Help: "how long generated images and videos are kept and served", Default: "24h",
+			apply: durVal(func(c *Config, d time.Duration) { c.Gateway.FileTTL = d })},
+		{Name: "PUBLIC_BASE_URL", Help: "scheme://host[:port] for links to generated files; empty = the request's address",
+			apply: func(c *Config, v string) error {
+				if strings.TrimSpace(v) == "" {
+					c.Gateway.PublicBaseURL = ""
+					return nil
+				}
+				return urlVal(func(c *Config, v string) { c.Gateway.PublicBaseURL = v })(c, v)
+			}},
+		{Name: "TRUSTED_PROXIES", Help: "addresses or CIDRs of reverse proxies whose X-Forwarded-Proto/Host are believed (comma-separated)",
+			apply: func(c *Config, v string) error {
+				p, err := gateway.ParseTrustedProxies(v)
+				if err != nil {
+					return errors.New("want IP addresses or CIDR prefixes, comma-separated")
+				}
+				c.Gateway.TrustedProxies = p
+				return nil
+			}},
+		{Name: "MODEL_FALLBACK", Help: "serve a request for a model the upstream refuses with the nearest available one", Default: "false",
+			apply: func(c *Config, v string) error { return boolVal(&c.Gateway.ModelFallback)(c, v) }},
+		{Name: "MODEL_RECHECK", Help: "how long a model the upstream refused stays marked unavailable", Default: "1h",
+			apply: durVal(func(c *Config, d time.Duration) { c.Gateway.ModelRecheck = d })},
 		{Name: "SELECTION_STRATEGY", Help: "failover (least recently used first) or round-robin", Default: "failover",
 			apply: func(c *Config, v string) error {
 				v = strings.ToLower(strings.TrimSpace(v))
@@ -491,6 +533,7 @@ func Resolve(layers []Layer) (*Config, error) {
 	if c.DataDir == "" {
 		c.DataDir = DefaultDataDir()
 	}
+	c.Gateway.FilesDir = filepath.Join(c.DataDir, "files")
 	if err := (upstream.Config{BusinessURL: c.Upstream.BusinessURL, AuthURL: c.Upstream.AuthURL, APIURL: c.Upstream.APIURL}).Validate(); err != nil {
 		return nil, err
 	}

@@ -258,6 +258,14 @@ func uiAccount(v pool.AccountView) ui.Account {
 	}
 	u.NeedsSignIn = v.State == pool.StateNeedsSignIn
 	u.ExpiresAt, u.LastSignInAt, u.LastRefreshAt = a.ExpiresAt, a.LastSignInAt, a.LastRefreshAt
+	now := time.Now()
+	for _, q := range v.Quotas {
+		uq := ui.Quota{Kind: q.Kind.String(), Used: q.Used, Limit: q.Limit}
+		if q.CooldownRemaining > 0 {
+			uq.CoolUntil = now.Add(q.CooldownRemaining)
+		}
+		u.Quotas = append(u.Quotas, uq)
+	}
 	return u
 }
 
@@ -387,6 +395,17 @@ func (c *controller) Models() []string {
 	out := make([]string, len(ms))
 	for i, m := range ms {
 		out[i] = m.ID
+	}
+	return out
+}
+
+// UnavailableModels are the served models the upstream currently refuses.
+func (c *controller) UnavailableModels() map[string]string {
+	out := map[string]string{}
+	for _, m := range c.a.Server.ModelStatuses() {
+		if !m.Available {
+			out[m.ID] = m.Reason
+		}
 	}
 	return out
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -184,4 +185,27 @@ func (c *controller) Chat(ctx context.Context, req ui.ChatRequest, on func(ui.Ch
 	}
 	on(ui.ChatEvent{Kind: ui.ChatDone, Stats: stats})
 	return nil
+}
+
+// GeneratedFile reads /files/<name> from the local gateway (whatever
+// base URL the answer's link carried: PUBLIC_BASE_URL may name a host
+// this machine cannot reach).
+func (c *controller) GeneratedFile(ctx context.Context, name string) ([]byte, error) {
+	if strings.ContainsAny(name, "/\\?#") || name == "" {
+		return nil, errors.New("not a generated file name")
+	}
+	base := strings.TrimSuffix(c.BaseURL(), "/v1")
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/files/"+name, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := chatClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("cannot reach the gateway: %v", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("HTTP %d (generated files expire after GENERATED_FILE_TTL)", resp.StatusCode)
+	}
+	return io.ReadAll(io.LimitReader(resp.Body, 256<<20))
 }

@@ -60,6 +60,8 @@ type AccountJSON struct {
 	ExpiresAt     *time.Time `json:"expires_at"`
 	LastSignInAt  *time.Time `json:"last_sign_in_at"`
 	LastRefreshAt *time.Time `json:"last_refresh_at"`
+
+	Quotas []QuotaJSON `json:"quotas"`
 }
 
 // CheckJSON is the last health check of an account.
@@ -114,6 +116,7 @@ func ToAccountJSON(v pool.AccountView) AccountJSON {
 	if v.CooldownRemaining > 0 {
 		j.CooldownUntil = timePtr(a.CooldownUntil)
 	}
+	j.Quotas = quotasJSON(v.Quotas)
 	if j.HealthStatus == "" {
 		j.HealthStatus = string(accounts.StatusUnknown)
 	}
@@ -472,6 +475,8 @@ func (s *Server) adminHealthStatus(w http.ResponseWriter, r *http.Request) {
 		ExpiresAt         *time.Time `json:"expires_at"`
 		LastSignInAt      *time.Time `json:"last_sign_in_at"`
 		LastRefreshAt     *time.Time `json:"last_refresh_at"`
+
+		Quotas []QuotaJSON `json:"quotas"`
 	}
 	out := make([]status, len(views))
 	usable := 0
@@ -479,7 +484,7 @@ func (s *Server) adminHealthStatus(w http.ResponseWriter, r *http.Request) {
 		j := ToAccountJSON(v)
 		out[i] = status{ID: j.ID, Name: j.Name, State: j.State, Reason: j.Reason, IsActive: j.IsActive, HealthStatus: j.HealthStatus,
 			LastCheck: j.LastCheck, CooldownRemaining: j.CooldownRemaining, NetworkErrorCount: j.NetworkErrorCount, Usable: v.Usable,
-			ExpiresAt: j.ExpiresAt, LastSignInAt: j.LastSignInAt, LastRefreshAt: j.LastRefreshAt}
+			ExpiresAt: j.ExpiresAt, LastSignInAt: j.LastSignInAt, LastRefreshAt: j.LastRefreshAt, Quotas: j.Quotas}
 		if v.Usable {
 			usable++
 		}

@@ -17,12 +17,7 @@ import (
 )
 
 func (s *Server) handleModels(w http.ResponseWriter, r *http.Request) {
-	cfg := s.Config()
-	list := openai.ModelList{Object: "list", Data: make([]openai.Model, len(cfg.Models))}
-	for i, m := range cfg.Models {
-		list.Data[i] = openai.Model{ID: m.ID, Object: "model", Created: 1735689600, OwnedBy: "google"}
-	}
-	writeJSON(w, http.StatusOK, list)
+	writeJSON(w, http.StatusOK, s.modelList())
 }
 
 func (s *Server) handleModel(w http.ResponseWriter, r *http.Request) {
@@ -41,13 +36,11 @@ func modelNotFound(id string) *openai.Error {
 	return e
 }
 
+// model finds a served model, media suffixes included (see resolveModel
+// for what its turns ask for).
 func (s *Server) model(id string) (Model, bool) {
-	for _, m := range s.Config().Models {
-		if m.ID == id {
-			return m, true
-		}
-	}
-	return Model{}, false
+	r, ok := s.resolveModel(id)
+	return r.Model, ok
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -90,28 +83,44 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		req.Model = cfg.DefaultModel
 	}
 	ri.ModelRequested, ri.Stream = req.Model, req.Stream
-	if _, ok := s.model(req.Model); !ok {
+	m, ok := s.resolveModel(req.Model)
+	if !ok {
 		ri.errCode = "model_not_found"
 		modelNotFound(req.Model).Write(w)
 		return
 	}
 	served := req.Model
 	if cfg.ModelStickiness {
-		var upgraded bool
-		served, upgraded = s.sticky.Resolve(clientIP(r)+"|"+r.UserAgent(), req.Model, req.Stream, time.Now())
-		if upgraded {
-			s.log.Info("model stickiness: serving the client's streaming model", "request_id", ri.ID, "requested", req.Model, "served", served)
+		up, upgraded := s.sticky.Resolve(clientIP(r)+"|"+r.UserAgent(), req.Model, req.Stream, time.Now())
+		// Stickiness keeps a client on one text model family; it never
+		// turns a text request into a media one or back.
+		if sm, ok := s.resolveModel(up); upgraded && ok && sm.Media == m.Media {
+			s.log.Info("model stickiness: serving the client's streaming model", "request_id", ri.ID, "requested", req.Model, "served", up)
+			served, m = up, sm
 		}
 	}
-	m, _ := s.model(served)
 	ri.ModelServed = served
+	if rm, oe := s.routeModel(m); oe != nil {
+		ri.errCode = oe.Code
+		oe.Write(w)
+		return
+	} else if rm.Name != m.Name {
+		s.log.Info("model fallback", "request_id", ri.ID, "requested", m.Name, "served", rm.Name)
+		m, ri.ModelServed = rm, rm.Name
+	}
 	if err := s.fetchImages(r.Context(), req, cfg); err != nil {
 		ri.errCode = err.Code
 		err.Write(w)
 		return
 	}
+	if err := s.fetchFiles(r.Context(), req, cfg); err != nil {
+		ri.errCode = err.Code
+		err.Write(w)
+		return
+	}
 	ri.PromptTokens = openai.PromptTokens(req.Messages)
-	preq := &pool.Request{Messages: req.Messages, ModelID: m.UpstreamID}
+	preq := &pool.Request{Messages: req.Messages, ModelID: m.UpstreamID, Tools: m.Tools, Media: m.Media}
+	r = r.WithContext(withResolved(r.Context(), m))
 	if req.Stream {
 		s.streamChat(w, r, req, preq, served, cfg)
 	} else {
@@ -135,7 +144,7 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, req *chat.Re
 	defer s.streams.Add(-1)
 	sink := newSSESink(w, openai.NewCompletionID(), time.Now().Unix(), model, cfg.Reasoning, cfg.KeepAlive, ri.start)
 	defer sink.stop()
-	res, err := s.deps.Pool.Chat(r.Context(), preq, sink)
+	res, err := s.poolChat(r, resolvedFrom(r.Context()), preq, sink)
 	ri.TTFT = sink.ttft()
 	if res != nil {
 		ri.Account, ri.Attempts = res.AccountName, res.Attempts
@@ -162,7 +171,7 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, req *chat.Re
 func (s *Server) completeChat(w http.ResponseWriter, r *http.Request, req *chat.Request, preq *pool.Request, model string, cfg Config) {
 	ri := infoFrom(r.Context())
 	col := &collector{start: ri.start}
-	res, err := s.deps.Pool.Chat(r.Context(), preq, col)
+	res, err := s.poolChat(r, resolvedFrom(r.Context()), preq, col)
 	if res != nil {
 		ri.Account, ri.Attempts = res.AccountName, res.Attempts
 	}
@@ -276,6 +285,9 @@ func toOpenAIError(err error) *openai.Error {
 		return openai.NewError(http.StatusBadRequest, openai.TypeInvalidRequest, "content_policy_violation", msg+" ["+ue.Status+"]")
 	case upstream.KindEmpty:
 		return openai.NewError(http.StatusBadGateway, openai.TypeServer, "empty_response", "Gemini Business produced no answer: "+msg)
+	case upstream.KindAuthTrouble, upstream.KindAccountState:
+		return openai.NewError(http.StatusServiceUnavailable, openai.TypeUnavailable, "account_unavailable",
+			"The Gemini Business account(s) tried could not serve right now and no other account could: "+msg)
 	}
 	if ue.Network && strings.Contains(msg, "timeout") {
 		return openai.NewError(http.StatusGatewayTimeout, openai.TypeServer, "upstream_timeout", "Gemini Business did not answer in time: "+msg)

@@ -243,7 +243,7 @@ func TestUpstreamFailureClasses(t *testing.T) {
 		{"skipped-policy", 400, "content_policy_violation", false},
 		{"skipped-non-assist", 400, "content_policy_violation", false},
 		{"thoughts-only", 502, "empty_response", false},
-		{"utoken-only", 502, "empty_response", false},
+		{"utoken-only", 503, "account_unavailable", false},
 		{"http-500", 502, "upstream_error", false},
 		{"failed", 502, "upstream_error", false},
 	}

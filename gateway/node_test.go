@@ -2,10 +2,12 @@ package gateway_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -87,5 +89,64 @@ func TestOfficialNodeSDK(t *testing.T) {
 	turn := h.fake.Sessions(h.accts[0].CSESIDX)[0].Turns[0]
 	if turn.Query != "System: Be brief.\n\nUser: Write a couplet" {
 		t.Errorf("query = %q", turn.Query)
+	}
+}
+
+// TestOfficialNodeSDKMedia: the images endpoint and a PDF question through
+// the official openai npm package.
+func TestOfficialNodeSDKMedia(t *testing.T) {
+	dir, _ := filepath.Abs("testdata/nodeclient")
+	node, err := exec.LookPath("node")
+	if _, statErr := os.Stat(filepath.Join(dir, "node_modules", "openai")); err != nil || statErr != nil {
+		msg := "node or the openai npm package is missing: run `make setup` (npm ci in gateway/testdata/nodeclient)"
+		if strict() {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	h := newHarness(t, harnessOpts{key: "sk-node", fake: fakeupstream.Options{Media: fakeupstream.MediaOptions{RedirectDownloads: true}}})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "media.mjs", h.base+"/v1", "sk-node", base64.StdEncoding.EncodeToString([]byte(samplePDF)))
+	cmd.Dir = dir
+	outb, err := cmd.Output()
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("node: %v\n%s", err, stderr)
+	}
+	var out struct {
+		Image struct {
+			Count     int
+			B64Length int
+			PngMagic  string
+		}
+		URL       string
+		PdfAnswer string
+		Refused   *struct {
+			Status int
+			Code   string
+		}
+	}
+	if err := json.Unmarshal(outb, &out); err != nil {
+		t.Fatalf("%v: %s", err, outb)
+	}
+	if out.Image.Count != 1 || out.Image.PngMagic != "PNG" || out.Image.B64Length < 100 {
+		t.Errorf("image = %+v", out.Image)
+	}
+	if !strings.HasPrefix(out.URL, h.base+"/files/") {
+		t.Errorf("url = %q", out.URL)
+	}
+	if out.PdfAnswer == "" {
+		t.Error("no answer to the PDF question")
+	}
+	files := h.uploaded(0)
+	if len(files) != 1 || files[0].MIME != "application/pdf" || files[0].Name != "memo.pdf" {
+		t.Errorf("uploaded %+v", files)
+	}
+	if out.Refused == nil || out.Refused.Status != 400 || out.Refused.Code != "unsupported_file_type" {
+		t.Errorf("refused = %+v", out.Refused)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -62,6 +63,24 @@ type Config struct {
 	ModelStickiness  bool          // live
 	StickinessWindow time.Duration // default 30 min
 
+	// ToolsSpec is ToolsPerTurn (default) or ToolsAll. Live.
+	ToolsSpec string
+	// FilesDir keeps generated files (the data directory's "files");
+	// "" keeps them in memory. FileTTL is how long they are served
+	// (default 24 h). Both are read at New.
+	FilesDir string
+	FileTTL  time.Duration
+	// PublicBaseURL is the scheme://host[:port] links to generated files
+	// use; "" = the request's address, or a trusted proxy's
+	// X-Forwarded-Proto/Host. Live.
+	PublicBaseURL  string
+	TrustedProxies []netip.Prefix // live
+	// ModelFallback lets a request for a model the upstream refuses be
+	// served by the nearest available one; ModelRecheck is how long a
+	// refused model stays marked (default 1 h). Live.
+	ModelFallback bool
+	ModelRecheck  time.Duration
+
 	ReadHeaderTimeout      time.Duration // default 10 s
 	MaxHeaderBytes         int           // default 64 KiB
 	MaxConcurrentPerClient int           // live; 0 = unlimited
@@ -75,6 +94,11 @@ type Config struct {
 type Model struct {
 	ID         string
 	UpstreamID string // "" lets the upstream choose
+	// Media marks a virtual model that generates images or videos.
+	Media pool.Media
+	// Fallbacks are the nearest models, in order, that serve a request
+	// when the upstream refuses this one and ModelFallback allows it.
+	Fallbacks []string
 }
 
 // DefaultModels is the one list of models: adding an upstream model is one
@@ -83,9 +107,11 @@ var DefaultModels = []Model{
 	{ID: "gemini-auto", UpstreamID: ""},
 	{ID: "gemini-2.5-flash", UpstreamID: "gemini-2.5-flash"},
 	{ID: "gemini-2.5-pro", UpstreamID: "gemini-2.5-pro"},
-	{ID: "gemini-3-pro-preview", UpstreamID: "gemini-3-pro-preview"},
-	{ID: "gemini-3-flash-preview", UpstreamID: "gemini-3-flash-preview"},
-	{ID: "gemini-3.1-pro-preview", UpstreamID: "gemini-3.1-pro-preview"},
+	{ID: "gemini-3-pro-preview", UpstreamID: "gemini-3-pro-preview", Fallbacks: []string{"gemini-3.1-pro-preview", "gemini-2.5-pro"}},
+	{ID: "gemini-3-flash-preview", UpstreamID: "gemini-3-flash-preview", Fallbacks: []string{"gemini-2.5-flash"}},
+	{ID: "gemini-3.1-pro-preview", UpstreamID: "gemini-3.1-pro-preview", Fallbacks: []string{"gemini-3-pro-preview", "gemini-2.5-pro"}},
+	{ID: ModelImagen, UpstreamID: "", Media: pool.MediaImage},
+	{ID: ModelVeo, UpstreamID: "", Media: pool.MediaVideo},
 }
 
 // DefaultConfig is the product's defaults.
@@ -123,6 +149,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Reasoning == "" {
 		c.Reasoning = d.Reasoning
+	}
+	if c.ToolsSpec == "" {
+		c.ToolsSpec = ToolsPerTurn
+	}
+	if c.FileTTL <= 0 {
+		c.FileTTL = 24 * time.Hour
 	}
 	if c.KeepAlive <= 0 {
 		c.KeepAlive = d.KeepAlive
@@ -171,6 +203,9 @@ func (c Config) Validate() error {
 	default:
 		return fmt.Errorf("REASONING_OUTPUT: want %s, %s or %s, got %q", ReasoningField, ReasoningThink, ReasoningOff, c.Reasoning)
 	}
+	if c.ToolsSpec != ToolsPerTurn && c.ToolsSpec != ToolsAll {
+		return fmt.Errorf("TOOLS_SPEC: want %s or %s, got %q", ToolsPerTurn, ToolsAll, c.ToolsSpec)
+	}
 	found := false
 	for _, m := range c.Models {
 		found = found || m.ID == c.DefaultModel
@@ -203,6 +238,7 @@ type Server struct {
 	handler http.Handler
 	sticky  *pool.Stickiness
 	files   *fileStore
+	drift   modelDrift
 
 	mu  sync.RWMutex
 	cfg Config
@@ -226,7 +262,7 @@ func New(cfg Config, d Deps) *Server {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{deps: d, log: d.Log, cfg: cfg, files: newFileStore(256 << 20), counted: make(chan struct{}, 1)}
+	s := &Server{deps: d, log: d.Log, cfg: cfg, files: newFileStore(cfg.FilesDir, cfg.FileTTL, 256<<20), counted: make(chan struct{}, 1)}
 	s.sticky = pool.NewStickiness(cfg.StickinessWindow)
 	s.handler = s.routes()
 	return s
@@ -248,6 +284,7 @@ func (s *Server) SetConfig(cfg Config) error {
 	s.mu.Lock()
 	s.cfg = cfg
 	s.mu.Unlock()
+	s.files.setup(cfg.FilesDir, cfg.FileTTL)
 	return nil
 }
 
@@ -274,6 +311,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /v1/models/{id}", s.handleModel)
 	mux.HandleFunc("POST /v1/chat/completions", s.handleChat)
 	mux.HandleFunc("GET /files/{name}", s.handleFile)
+	mux.HandleFunc("POST /v1/images/generations", s.handleImageGenerations)
+	mux.HandleFunc("POST /v1/images/edits", s.handleImageEdits)
 	s.adminRoutes(mux)
 	mux.HandleFunc("/debug/pprof/", s.pprofGuard(pprof.Index))
 	mux.HandleFunc("/debug/pprof/profile", s.pprofGuard(pprof.Profile))

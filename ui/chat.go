@@ -57,6 +57,7 @@ type chatPanel struct {
 	ctx context.Context
 
 	model     *widget.Select
+	modelNote *widget.Label // the selected model is refused upstream (chat_images.go)
 	system    *widget.Entry
 	rawToggle *widget.Check
 	newChat   *widget.Button
@@ -85,7 +86,10 @@ type chatPanel struct {
 func newChatPanel(sh *shell, ctx context.Context) *chatPanel {
 	p := &chatPanel{sh: sh, ctx: ctx}
 
-	p.model = widget.NewSelect(nil, nil)
+	p.model = widget.NewSelect(nil, func(string) { p.checkModel() })
+	p.modelNote = note("")
+	p.modelNote.Importance = widget.WarningImportance
+	p.modelNote.Hide()
 	p.reloadModels()
 	p.system = widget.NewMultiLineEntry()
 	p.system.SetPlaceHolder("Optional system prompt")
@@ -138,6 +142,7 @@ func newChatPanel(sh *shell, ctx context.Context) *chatPanel {
 		container.NewBorder(nil, nil, heading("Chat"),
 			container.NewHBox(p.rawToggle, p.newChat),
 			container.NewBorder(nil, nil, widget.NewLabel("Model"), nil, p.model)),
+		p.modelNote,
 		sysAcc,
 	)
 	bottom := container.NewVBox(
@@ -320,6 +325,7 @@ func (p *chatPanel) finish(s *replyStream, err error) {
 	}
 	card := s.card
 	card.waiting.Hide()
+	p.checkModel()
 	switch {
 	case s.stopped || errors.Is(err, context.Canceled):
 		card.footer.SetText(joinFooter("stopped", stats, gotStats))
@@ -339,6 +345,7 @@ func (p *chatPanel) finish(s *replyStream, err error) {
 	// Keep user/assistant turns paired for the next request: a turn that
 	// produced no answer leaves the history as it was before it.
 	if s.shownContent != "" {
+		p.showGeneratedImages(card, s.shownContent)
 		p.history = append(p.history, ChatMessage{Role: "assistant", Text: s.shownContent})
 	} else if n := len(p.history); n > 0 && p.history[n-1].Role == "user" {
 		p.history = p.history[:n-1]
@@ -433,6 +440,8 @@ type replyCard struct {
 	reasoningAcc *widget.Accordion
 	footer       *widget.Label
 	err          *widget.Label
+	// images holds thumbnails of generated images (chat_images.go).
+	images *fyne.Container
 }
 
 func newReplyCard(model string) *replyCard {
@@ -449,7 +458,9 @@ func newReplyCard(model string) *replyCard {
 	c.reasoningAcc = widget.NewAccordion(widget.NewAccordionItem("Reasoning", c.reasoning))
 	c.reasoningAcc.Hide()
 	who := &widget.Label{Text: "Assistant · " + model, TextStyle: fyne.TextStyle{Bold: true}}
-	c.box = widget.NewCard("", "", container.NewVBox(who, c.reasoningAcc, c.waiting, c.content, c.err, c.footer))
+	c.images = container.NewGridWrap(fyne.NewSize(thumbSize, thumbSize+40))
+	c.images.Hide()
+	c.box = widget.NewCard("", "", container.NewVBox(who, c.reasoningAcc, c.waiting, c.content, c.images, c.err, c.footer))
 	return c
 }
 

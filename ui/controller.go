@@ -60,10 +60,16 @@ type Controller interface {
 
 	// Models are the model ids the gateway serves.
 	Models() []string
+	// UnavailableModels are the served models the upstream currently
+	// refuses, with the reason.
+	UnavailableModels() map[string]string
 	// Chat sends a chat completion through the local gateway over real
 	// HTTP (what an IDE sees) and streams what comes back to on, from a
 	// background goroutine, until the answer ends, fails or ctx is cancelled.
 	Chat(ctx context.Context, req ChatRequest, on func(ChatEvent)) error
+	// GeneratedFile reads a file the gateway generated (an image of an
+	// answer) by its name under /files/, from the local gateway.
+	GeneratedFile(ctx context.Context, name string) ([]byte, error)
 
 	// Settings returns every editable setting with its current value and
 	// where it comes from.
@@ -148,6 +154,9 @@ type Account struct {
 	// BrowserProfile: the account was signed in with the browser, so it can
 	// be refreshed silently.
 	BrowserProfile bool
+	// Quotas are the account's turns today and cooldowns per kind (text,
+	// image, video).
+	Quotas []Quota
 }
 
 // AccountInput is what the add/edit form and imports produce.

@@ -13,7 +13,9 @@ import (
 // synchronous except Chat, which plays events the test feeds through
 // chatEvents, as the real one does from its own goroutine.
 type fakeController struct {
-	mu sync.Mutex
+	generated   map[string][]byte // GeneratedFile's files by name
+	unavailable map[string]string // UnavailableModels
+	mu          sync.Mutex
 
 	status   Status
 	accounts []Account
@@ -418,4 +420,21 @@ func (f *fakeController) SignIn(ctx context.Context, id int64, name string) (Acc
 type signInCall struct {
 	id   int64
 	name string
+}
+
+// GeneratedFile serves the test's generatedFiles by name.
+func (f *fakeController) GeneratedFile(ctx context.Context, name string) ([]byte, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if b, ok := f.generated[name]; ok {
+		return b, nil
+	}
+	return nil, errors.New("no such file")
+}
+
+// UnavailableModels returns the test's refused models.
+func (f *fakeController) UnavailableModels() map[string]string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.unavailable
 }

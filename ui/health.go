@@ -20,12 +20,13 @@ const (
 	hLatency
 	hReason
 	hCooldown
+	hQuota
 	hAction
 	hCols
 )
 
 func healthHeaders() []string {
-	return []string{"Account", "State", "Last check", "Result", "Latency", "Reason", "Cooldown", ""}
+	return []string{"Account", "State", "Last check", "Result", "Latency", "Reason", "Cooldown", "Today (text · image · video)", ""}
 }
 
 // healthPanel shows each account's health, checks one or all, and counts
@@ -78,7 +79,7 @@ func newHealthPanel(sh *shell, ctx context.Context) *healthPanel {
 			o.(*widget.Label).SetText(healthHeaders()[id.Col])
 		}
 	}
-	for col, w := range []float32{130, 110, 100, 140, 75, 150, 80, 92} {
+	for col, w := range []float32{130, 110, 100, 140, 75, 150, 80, 190, 92} {
 		p.table.SetColumnWidth(col, w)
 	}
 
@@ -216,6 +217,8 @@ func (p *healthPanel) cell(row, col int) string {
 			return countdown(a.CooldownUntil.Sub(now))
 		}
 		return ""
+	case hQuota:
+		return quotaSummary(a.Quotas, now)
 	}
 	return ""
 }

@@ -125,3 +125,21 @@ func TestHealthRoundFromElsewhere(t *testing.T) {
 		t.Errorf("summary = %q", u.health.summary.Text)
 	}
 }
+
+func TestHealthShowsQuotasPerKind(t *testing.T) {
+	fc := newFake()
+	u, clock := newTestUI(t, fc, Options{StartPanel: PanelHealth})
+	p := u.health
+	fc.addAccount(Account{Name: "work", Enabled: true, State: "healthy", Quotas: []Quota{
+		{Kind: "text", Used: 3},
+		{Kind: "image", Used: 2, Limit: 2, CoolUntil: clock.now.Add(time.Hour)},
+		{Kind: "video", Used: 1, Limit: 1},
+	}})
+	fc.publish(Event{Kind: EventAccounts})
+	if got, want := p.cell(0, hQuota), "3 · image 1:00:00 · 1/1 used up"; got != want {
+		t.Errorf("quota cell %q, want %q", got, want)
+	}
+	if got := healthHeaders()[hQuota]; !strings.Contains(got, "image") {
+		t.Errorf("header %q", got)
+	}
+}

@@ -36,6 +36,8 @@ type Message struct {
 	Role   Role
 	Text   string
 	Images []Image
+	// Files are the message's other attachments (files.go).
+	Files []File
 	// ToolCalls are an assistant's function calls, rendered as text
 	// ("name(args)") since the upstream has no function calling.
 	ToolCalls []string
@@ -100,6 +102,10 @@ func Flatten(msgs []Message) string {
 				b.WriteString(" ")
 				b.WriteString(ImagePlaceholder)
 			}
+			for _, f := range m.Files {
+				b.WriteString(" ")
+				b.WriteString(FilePlaceholder(f))
+			}
 		}
 	}
 	return b.String()
@@ -156,6 +162,15 @@ func KeyOf(msgs []Message) Key {
 				continue
 			}
 			sum := sha256.Sum256(img.Data)
+			write(string(sum[:]))
+		}
+		for _, f := range m.Files {
+			write(f.Name)
+			if f.URL != "" {
+				write(f.URL)
+				continue
+			}
+			sum := sha256.Sum256(f.Data)
 			write(string(sum[:]))
 		}
 	}

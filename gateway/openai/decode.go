@@ -19,6 +19,8 @@ type Limits struct {
 	MaxMessages   int // default 5000
 	MaxImages     int // images in the whole request, default 32
 	MaxImageBytes int // one decoded image, default 15 MiB
+	MaxFiles      int // other files in the whole request, default 10
+	MaxFileBytes  int // one decoded file, default 15 MiB
 }
 
 func (l Limits) withDefaults() Limits {
@@ -30,6 +32,12 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxImageBytes <= 0 {
 		l.MaxImageBytes = 15 << 20
+	}
+	if l.MaxFiles <= 0 {
+		l.MaxFiles = 10
+	}
+	if l.MaxFileBytes <= 0 {
+		l.MaxFileBytes = 15 << 20
 	}
 	return l
 }
@@ -63,6 +71,13 @@ type wirePart struct {
 	Type     string          `json:"type"`
 	Text     *string         `json:"text"`
 	ImageURL json.RawMessage `json:"image_url"`
+	// File is the object of a "file" part; the flat fields are those of
+	// an "input_file" part (files.go).
+	File     json.RawMessage `json:"file"`
+	FileData string          `json:"file_data"`
+	Filename string          `json:"filename"`
+	FileURL  string          `json:"file_url"`
+	FileID   string          `json:"file_id"`
 }
 
 // DecodeChatRequest turns a /v1/chat/completions body into a chat.Request.
@@ -94,9 +109,9 @@ func DecodeChatRequest(body []byte, lim Limits) (*chat.Request, *Error) {
 		IncludeUsage: w.Stream && w.StreamOptions != nil && w.StreamOptions.IncludeUsage,
 		Messages:     make([]chat.Message, 0, len(w.Messages)),
 	}
-	images := 0
+	images, files := 0, 0
 	for i, wm := range w.Messages {
-		m, err := decodeMessage(i, wm, lim, &images)
+		m, err := decodeMessage(i, wm, lim, &images, &files)
 		if err != nil {
 			return nil, err
 		}
@@ -136,7 +151,7 @@ func jsonKind(k string) string {
 	return "a " + k
 }
 
-func decodeMessage(i int, wm wireMessage, lim Limits, images *int) (chat.Message, *Error) {
+func decodeMessage(i int, wm wireMessage, lim Limits, images, files *int) (chat.Message, *Error) {
 	param := fmt.Sprintf("messages[%d]", i)
 	var m chat.Message
 	switch strings.ToLower(wm.Role) {
@@ -197,8 +212,26 @@ func decodeMessage(i int, wm wireMessage, lim Limits, images *int) (chat.Message
 					return m, err
 				}
 				m.Images = append(m.Images, img)
+			case "file", "input_file":
+				f, img, err := decodeFilePart(pp, &parts[j], lim)
+				if err != nil {
+					return m, err
+				}
+				if img != nil {
+					*images++
+					if *images > lim.MaxImages {
+						return m, BadRequest(pp, "too_many_images", fmt.Sprintf("The request carries more than %d images.", lim.MaxImages))
+					}
+					m.Images = append(m.Images, *img)
+					continue
+				}
+				*files++
+				if *files > lim.MaxFiles {
+					return m, BadRequest(pp, "too_many_files", fmt.Sprintf("The request carries more than %d files.", lim.MaxFiles))
+				}
+				m.Files = append(m.Files, *f)
 			default:
-				return m, BadRequest(pp+".type", "unsupported_content", fmt.Sprintf("%s.type %q is not supported; send text or image_url parts (JPEG, PNG, WebP or GIF).", pp, p.Type))
+				return m, BadRequest(pp+".type", "unsupported_content", fmt.Sprintf("%s.type %q is not supported; send text, image_url or file parts.", pp, p.Type))
 			}
 		}
 		m.Text = text.String()

@@ -198,6 +198,9 @@ func FuzzDecodeChatRequest(f *testing.F) {
 	f.Add([]byte(`{"model":"m","stream":true,"messages":[{"role":"user","content":[{"type":"text","text":"a"},{"type":"image_url","image_url":{"url":"data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAICRAEAOw=="}}]}]}`))
 	f.Add([]byte(`{"messages":[{"role":"tool","content":null,"tool_calls":[{"function":{"name":"f","arguments":"{}"}}]}],"n":2}`))
 	f.Add([]byte(`[[[[[[[[[[`))
+	f.Add([]byte(`{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"sum up"},{"type":"file","file":{"file_data":"data:application/pdf;base64,JVBERi0xLjQK","filename":"a.pdf"}}]}]}`))
+	f.Add([]byte(`{"messages":[{"role":"user","content":[{"type":"input_file","filename":"t.csv","file_data":"YSxiCjEsMgo="},{"type":"input_file","file_url":"https://example.com/x.docx"}]}]}`))
+	f.Add([]byte(`{"messages":[{"role":"user","content":[{"type":"file","file":{"file_id":"file-1"}}]}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		r, err := DecodeChatRequest(body, Limits{MaxImageBytes: 1 << 16})
 		if (r == nil) == (err == nil) {
@@ -223,7 +226,62 @@ func FuzzDecodeChatRequest(f *testing.F) {
 				}
 			}
 		}
+		for _, m := range r.Messages {
+			for _, f := range m.Files {
+				if f.Data != nil {
+					if _, ok := acceptedFileMIME(f.MIME); !ok || len(f.Data) > 15<<20 {
+						t.Fatalf("accepted file of type %q, %d bytes", f.MIME, len(f.Data))
+					}
+				} else if !strings.HasPrefix(f.URL, "http") {
+					t.Fatalf("accepted file URL %q", f.URL)
+				}
+			}
+		}
 		_ = chat.Flatten(r.Messages)
 		_ = PromptTokens(r.Messages)
 	})
+}
+
+func TestDecodeFileParts(t *testing.T) {
+	pdf := "data:application/pdf;base64," + base64.StdEncoding.EncodeToString([]byte("%PDF-1.4\n"))
+	cases := []struct {
+		name, part, err, mime, fname, url string
+	}{
+		{name: "chat file part", part: `{"type":"file","file":{"file_data":"` + pdf + `","filename":"report.pdf"}}`, mime: "application/pdf", fname: "report.pdf"},
+		{name: "input_file part", part: `{"type":"input_file","filename":"notes.md","file_data":"data:text/markdown;base64,IyBoaQ=="}`, mime: "text/markdown", fname: "notes.md"},
+		{name: "bare base64 typed by name", part: `{"type":"input_file","filename":"t.csv","file_data":"YSxiCjEsMgo="}`, mime: "text/csv", fname: "t.csv"},
+		{name: "octet-stream typed by name", part: `{"type":"file","file":{"file_data":"data:application/octet-stream;base64,e30=","filename":"x.json"}}`, mime: "application/json"},
+		{name: "PDF bytes win over a wrong label", part: `{"type":"file","file":{"file_data":"data:text/plain;base64,JVBERi0xLjQK","filename":"x.txt"}}`, mime: "application/pdf"},
+		{name: "office document", part: `{"type":"file","file":{"file_data":"data:application/vnd.openxmlformats-officedocument.wordprocessingml.document;base64,UEsDBA==","filename":"a.docx"}}`, mime: "application/vnd.openxmlformats-officedocument.wordprocessingml.document"},
+		{name: "audio", part: `{"type":"input_file","filename":"a.mp3","file_data":"data:audio/mp3;base64,SUQz"}`, mime: "audio/mpeg"},
+		{name: "url", part: `{"type":"input_file","file_url":"https://example.com/doc.pdf"}`, url: "https://example.com/doc.pdf", fname: "doc.pdf"},
+		{name: "unsupported type", part: `{"type":"file","file":{"file_data":"data:application/x-msdownload;base64,TVo=","filename":"a.exe"}}`, err: "unsupported_file_type"},
+		{name: "file_id", part: `{"type":"file","file":{"file_id":"file-abc"}}`, err: "unsupported_file_id"},
+		{name: "no data", part: `{"type":"file","file":{"filename":"a.pdf"}}`, err: "invalid_file"},
+		{name: "bad base64", part: `{"type":"file","file":{"file_data":"data:application/pdf;base64,!!!","filename":"a.pdf"}}`, err: "invalid_base64"},
+		{name: "ftp url", part: `{"type":"input_file","file_url":"ftp://example.com/a.pdf"}`, err: "invalid_file_url"},
+		{name: "too large", part: `{"type":"input_file","filename":"a.txt","file_data":"` + strings.Repeat("QUFB", 400) + `"}`, err: "file_too_large"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			body := `{"model":"m","messages":[{"role":"user","content":[` + c.part + `]}]}`
+			r, err := DecodeChatRequest([]byte(body), Limits{MaxFileBytes: 1000})
+			if c.err != "" {
+				if err == nil || err.Code != c.err || err.Status != 400 {
+					t.Fatalf("got %+v, want %s", err, c.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			fs := r.Messages[0].Files
+			if len(fs) != 1 {
+				t.Fatalf("%d files", len(fs))
+			}
+			if fs[0].MIME != c.mime || (c.fname != "" && fs[0].Name != c.fname) || fs[0].URL != c.url {
+				t.Errorf("got %+v", fs[0])
+			}
+		})
+	}
 }

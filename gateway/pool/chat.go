@@ -17,6 +17,11 @@ type Request struct {
 	Messages []chat.Message
 	// ModelID is the upstream model id ("" = let the server choose).
 	ModelID string
+	// Tools is the turn's toolsSpec (zero: web grounding only).
+	Tools upstream.Tools
+	// Media is the kind of turn the client asked for; it picks the quota
+	// and the cooldown a refusal counts against.
+	Media Media
 }
 
 // Sink receives the answer as it streams. An error from a method means the
@@ -80,12 +85,20 @@ func (p *Pool) Chat(ctx context.Context, req *Request, sink Sink) (*Result, erro
 	// refreshed: an account whose cookies were refreshed for this request
 	// gets one more try, once.
 	refreshed := map[int64]bool{}
+	// Accounts that used up this kind's quota serve other kinds only.
+	blocked, freeAt := p.mediaBlocked(req.Media)
+	for id := range blocked {
+		exclude[id] = true
+	}
 	var lastErr error
 	for attempt := 1; attempt <= cfg.MaxAttempts; attempt++ {
 		id, err := p.pick(prefer, exclude, soft)
 		if err != nil {
 			if lastErr != nil {
 				return nil, lastErr
+			}
+			if len(blocked) > 0 && attempt == 1 {
+				return nil, mediaNoAccount(req.Media, blocked, freeAt, p.now())
 			}
 			return nil, err
 		}
@@ -99,6 +112,7 @@ func (p *Pool) Chat(ctx context.Context, req *Request, sink Sink) (*Result, erro
 		if err == nil {
 			res.Attempts = attempt
 			p.succeeded(id)
+			p.mq.count(id, req.Media, p.now())
 			return res, nil
 		}
 		if ctx.Err() != nil {
@@ -121,7 +135,9 @@ func (p *Pool) Chat(ctx context.Context, req *Request, sink Sink) (*Result, erro
 		}
 		if !failedOnce[id] {
 			failedOnce[id] = true
-			p.failed(id, err)
+			if !p.kindQuotaFailure(id, req.Media, err) && !p.accountTrouble(id, err) {
+				p.failed(id, err)
+			}
 		}
 		lastErr = err
 		if sink.AnswerStarted() || !failover(kind) || errors.Is(err, errSinkGone) {
@@ -166,9 +182,9 @@ func (p *Pool) try(ctx context.Context, id int64, held *sessionEntry, req *Reque
 	}
 	res := &Result{AccountID: id, AccountName: p.name(id), Credentials: cr}
 	last := chat.LastUser(req.Messages)
-	var images []chat.Image
+	var uploads []upstream.Upload
 	if last >= 0 {
-		images = req.Messages[last].Images
+		uploads = uploadsOf(req.Messages[last])
 	}
 	for round := 0; round < 2; round++ {
 		continuing := held != nil && round == 0
@@ -181,9 +197,9 @@ func (p *Pool) try(ctx context.Context, id int64, held *sessionEntry, req *Reque
 			}
 			query = chat.Flatten(req.Messages)
 		}
-		fileIDs := make([]string, 0, len(images))
-		for _, img := range images {
-			fid, err := p.upstream().AddContextFile(ctx, cr, session, upstream.Upload{MIMEType: img.MIME, Data: img.Data})
+		fileIDs := make([]string, 0, len(uploads))
+		for _, up := range uploads {
+			fid, err := p.upstream().AddContextFile(ctx, cr, session, up)
 			if err != nil {
 				if continuing && upstream.KindOf(err) == upstream.KindSessionGone {
 					break
@@ -192,10 +208,10 @@ func (p *Pool) try(ctx context.Context, id int64, held *sessionEntry, req *Reque
 			}
 			fileIDs = append(fileIDs, fid)
 		}
-		if len(fileIDs) != len(images) {
+		if len(fileIDs) != len(uploads) {
 			continue // session gone during upload: start over with a new one
 		}
-		stream, err := p.upstream().StreamAssist(ctx, cr, upstream.AssistRequest{Session: session, Query: query, FileIDs: fileIDs, ModelID: req.ModelID})
+		stream, err := p.upstream().StreamAssist(ctx, cr, upstream.AssistRequest{Session: session, Query: query, FileIDs: fileIDs, ModelID: req.ModelID, Tools: req.Tools})
 		if err != nil {
 			if upstream.KindOf(err) == upstream.KindSessionGone {
 				if continuing {

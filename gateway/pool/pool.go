@@ -58,6 +58,11 @@ type Config struct {
 	// UnauthorizedCooldown keeps an account aside after the API refused
 	// fresh tokens even after a cookie refresh (UNAUTHORIZED_COOLDOWN).
 	UnauthorizedCooldown time.Duration
+	// TextDaily bounds text turns per account and day (0 = no limit);
+	// Image and Video are the media quotas (see quota.go).
+	TextDaily int
+	Image     MediaLimits
+	Video     MediaLimits
 }
 
 // DefaultConfig is what the Python gateway did, where it did something.
@@ -72,6 +77,8 @@ func DefaultConfig() Config {
 		SessionTTL:            2 * time.Hour,
 		StateWriteTimeout:     5 * time.Second,
 		UnauthorizedCooldown:  2 * time.Hour,
+		Image:                 MediaLimits{Daily: 2, Cooldown: 4 * time.Hour},
+		Video:                 MediaLimits{Daily: 1, Cooldown: 4 * time.Hour},
 	}
 }
 
@@ -100,6 +107,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.UnauthorizedCooldown <= 0 {
 		c.UnauthorizedCooldown = d.UnauthorizedCooldown
+	}
+	if c.Image.Cooldown <= 0 {
+		c.Image.Cooldown = d.Image.Cooldown
+	}
+	if c.Video.Cooldown <= 0 {
+		c.Video.Cooldown = d.Video.Cooldown
 	}
 	return c
 }
@@ -144,6 +157,7 @@ type Pool struct {
 
 	lc    Lifecycle
 	gates map[int64]chan struct{} // refresh locks by account; p.mu guards the map
+	mq    mediaQuotas
 }
 
 // member is the pool's view of one account.

@@ -224,11 +224,15 @@ type AccountView struct {
 	CooldownRemaining time.Duration
 	InFlight          int
 	Usable            bool
+	// Quotas are the account's daily counts and cooldowns per kind of
+	// turn (text, image, video).
+	Quotas []KindQuota
 }
 
 // Snapshot returns every account's current view, in id order.
 func (p *Pool) Snapshot() []AccountView {
 	now := p.now()
+	cfg := p.config()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	out := make([]AccountView, 0, len(p.members))
@@ -237,6 +241,11 @@ func (p *Pool) Snapshot() []AccountView {
 		v.State, v.Reason = StateOf(m.acct, now)
 		if m.acct.Cooling(now) {
 			v.CooldownRemaining = m.acct.CooldownUntil.Sub(now)
+		}
+		v.Quotas = p.mq.view(m.acct.ID, cfg, now)
+		if v.CooldownRemaining > 0 {
+			// Text turns wait for the account's own cooldown.
+			v.Quotas[MediaText].CooldownRemaining, v.Quotas[MediaText].Reason = v.CooldownRemaining, m.acct.CooldownReason
 		}
 		out = append(out, v)
 	}

@@ -49,6 +49,14 @@ type Config struct {
 	UploadTimeout    time.Duration // widgetAddContextFile
 	FirstByteTimeout time.Duration // streamAssist: request sent → first array element
 	IdleTimeout      time.Duration // streamAssist: between two elements
+	// MediaTimeout replaces both stream limits on turns that may generate
+	// an image or a video, which can take minutes.
+	MediaTimeout time.Duration
+	// DownloadTimeout bounds one download of a generated file (default
+	// 180 s); DownloadBackoff is the first wait between tries (default 2 s,
+	// doubling).
+	DownloadTimeout time.Duration
+	DownloadBackoff time.Duration
 
 	// JWTLifetime is the exp-iat of minted tokens (the protocol uses 300 s);
 	// JWTRefreshAfter is the age at which a cached token is replaced.
@@ -81,6 +89,7 @@ func DefaultConfig() Config {
 		UploadTimeout:    60 * time.Second,
 		FirstByteTimeout: 120 * time.Second,
 		IdleTimeout:      120 * time.Second,
+		MediaTimeout:     10 * time.Minute,
 		JWTLifetime:      300 * time.Second,
 		JWTRefreshAfter:  270 * time.Second,
 		MaxElementBytes:  64 << 20,
@@ -112,6 +121,7 @@ func (c *Config) fill() {
 	setDur(&c.UploadTimeout, d.UploadTimeout)
 	setDur(&c.FirstByteTimeout, d.FirstByteTimeout)
 	setDur(&c.IdleTimeout, d.IdleTimeout)
+	setDur(&c.MediaTimeout, d.MediaTimeout)
 	setDur(&c.JWTLifetime, d.JWTLifetime)
 	setDur(&c.JWTRefreshAfter, d.JWTRefreshAfter)
 	if c.JWTRefreshAfter >= c.JWTLifetime {

@@ -146,7 +146,7 @@ func TestClientScenarios(t *testing.T) {
 		{scenario: "http-403", kind: upstream.KindBanned},
 		{scenario: "http-500", kind: upstream.KindTransient},
 		{scenario: "http-401-once", text: fakeupstream.NormalAnswer, thought: fakeupstream.NormalThoughts},
-		{scenario: "utoken-only", kind: upstream.KindEmpty, status: "UTOKEN_ONLY"},
+		{scenario: "utoken-only", kind: upstream.KindAuthTrouble, status: "UTOKEN_ONLY"},
 		{scenario: "echo", text: "You said: hello 春风 [scenario:echo]"},
 	}
 	e := newEnv(t, fakeupstream.Options{SplitWrites: true}, nil)

@@ -48,6 +48,16 @@ const (
 	// accepted the cookies: refresh, then cool down, do not give up on the
 	// account.
 	KindUnauthorized
+	// KindAuthTrouble means the account answered like a half-signed-in one:
+	// a 200 stream with session tokens (uToken) and no answer at all. It
+	// counts against the account, not as an empty reply, or a half-dead
+	// account is retried on every request.
+	KindAuthTrouble
+	// KindAccountState means a call that carries nothing from the client
+	// (widgetCreateSession) was refused with a 400: the account's state,
+	// not the request, is at fault. Another account may serve; the client
+	// is not told its request was bad.
+	KindAccountState
 )
 
 var kindNames = [...]string{
@@ -62,6 +72,8 @@ var kindNames = [...]string{
 	KindStale:        "stale_cookies",
 	KindSignIn:       "needs_sign_in",
 	KindUnauthorized: "unauthorized",
+	KindAuthTrouble:  "auth_trouble",
+	KindAccountState: "account_state",
 }
 
 func (k Kind) String() string {

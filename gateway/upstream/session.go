@@ -3,14 +3,9 @@ package upstream
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/hex"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -48,10 +43,17 @@ func (c *Client) CreateSession(ctx context.Context, cr Credentials) (string, err
 }
 
 // sessionCallError: a 404 on createSession is not about a lost session
-// (there is none yet); it is the service misbehaving.
+// (there is none yet); it is the service misbehaving. A 400 cannot be
+// about the client's request either (the body carries nothing of it): it
+// is this account's state, and another account may serve.
 func sessionCallError(err error) error {
-	if e, ok := err.(*Error); ok && e.Kind == KindSessionGone {
-		e.Kind = KindTransient
+	if e, ok := err.(*Error); ok {
+		switch e.Kind {
+		case KindSessionGone:
+			e.Kind = KindTransient
+		case KindBadRequest:
+			e.Kind = KindAccountState
+		}
 	}
 	return err
 }
@@ -154,62 +156,6 @@ func (c *Client) GeneratedFiles(ctx context.Context, cr Credentials, session str
 		ListFilesRequest: &listFilesRequest{Name: session, Filter: "file_origin_type = AI_GENERATED"},
 	}, c.cfg.RequestTimeout, &out)
 	return out.Resp.FileMetadata, err
-}
-
-// maxDownload bounds one generated file.
-const maxDownload = 64 << 20
-
-// DownloadFile fetches a generated file's bytes. session must be the
-// projects/… form reported by the metadata. Some answers carry base64 text
-// instead of bytes; that is decoded.
-func (c *Client) DownloadFile(ctx context.Context, cr Credentials, session, fileID string) ([]byte, error) {
-	const op = "downloadFile"
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.UploadTimeout)
-	defer cancel()
-	u := c.cfg.APIURL + "/v1alpha/" + session + ":downloadFile?fileId=" + url.QueryEscape(fileID) + "&alt=media"
-	for attempt := 0; ; attempt++ {
-		jwt, err := c.Token(ctx, cr)
-		if err != nil {
-			return nil, err
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-		if err != nil {
-			return nil, &Error{Op: op, Kind: KindBadRequest, Message: "build request"}
-		}
-		req.Header.Set("Authorization", "Bearer "+jwt)
-		req.Header.Set("Origin", c.cfg.Origin)
-		req.Header.Set("Referer", c.cfg.Origin+"/")
-		req.Header.Set("User-Agent", c.userAgent(cr))
-		resp, err := c.http.Do(req)
-		if err != nil {
-			return nil, networkError(op, err)
-		}
-		b, err := io.ReadAll(io.LimitReader(resp.Body, maxDownload))
-		resp.Body.Close()
-		if err != nil {
-			return nil, networkError(op, err)
-		}
-		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 {
-			c.tokens.invalidate(cr.AccountID, jwt)
-			continue
-		}
-		if resp.StatusCode != http.StatusOK {
-			return nil, httpError(op, resp.StatusCode, resp.Header, b)
-		}
-		return maybeBase64(b), nil
-	}
-}
-
-// maybeBase64 decodes a body that is base64 text of a PNG or JPEG.
-func maybeBase64(b []byte) []byte {
-	s := strings.TrimSpace(string(b))
-	if !strings.HasPrefix(s, "iVBORw0KGgo") && !strings.HasPrefix(s, "/9j/") {
-		return b
-	}
-	if d, err := base64.StdEncoding.DecodeString(s); err == nil {
-		return d
-	}
-	return b
 }
 
 // CheckResult is the outcome of CheckAccount.

@@ -21,6 +21,8 @@ type AssistRequest struct {
 	// ModelID is the upstream model id; "" lets the server choose
 	// (assistGenerationConfig is then omitted, as the web app does for "auto").
 	ModelID string
+	// Tools is the turn's toolsSpec; zero means ToolsDefault (web grounding).
+	Tools Tools
 }
 
 type streamAssistRequest struct {
@@ -42,13 +44,6 @@ type queryParts struct {
 
 type textPart struct {
 	Text string `json:"text"`
-}
-
-type toolsSpec struct {
-	WebGroundingSpec    struct{} `json:"webGroundingSpec"`
-	ToolRegistry        string   `json:"toolRegistry"`
-	ImageGenerationSpec struct{} `json:"imageGenerationSpec"`
-	VideoGenerationSpec struct{} `json:"videoGenerationSpec"`
 }
 
 type userMetadata struct {
@@ -95,7 +90,7 @@ func (c *Client) StreamAssist(ctx context.Context, cr Credentials, ar AssistRequ
 		Query:                queryParts{Parts: []textPart{{Text: ar.Query}}},
 		FileIDs:              ar.FileIDs,
 		AnswerGenerationMode: "NORMAL",
-		ToolsSpec:            toolsSpec{ToolRegistry: "default_tool_registry"},
+		ToolsSpec:            specFor(ar.Tools),
 		LanguageCode:         c.cfg.LanguageCode,
 		UserMetadata:         userMetadata{TimeZone: c.cfg.TimeZone},
 		AssistSkippingMode:   "REQUEST_ASSIST",
@@ -124,7 +119,7 @@ func (c *Client) StreamAssist(ctx context.Context, cr Credentials, ar AssistRequ
 		// One timer serves both limits: until bytes arrive it is the
 		// first-byte timeout, then every read re-arms it as the idle one.
 		var gotBytes atomic.Bool
-		timer := time.AfterFunc(c.cfg.FirstByteTimeout, func() {
+		timer := time.AfterFunc(c.firstByteTimeout(ar.Tools), func() {
 			if gotBytes.Load() {
 				cancel(errIdleTimeout)
 			} else {
@@ -159,7 +154,7 @@ func (c *Client) StreamAssist(ctx context.Context, cr Credentials, ar AssistRequ
 			cancel(nil)
 			return nil, httpError(op, resp.StatusCode, resp.Header, b)
 		}
-		s := newStream(sctx, cancel, resp.Body, timer, c.cfg.IdleTimeout, c.cfg.MaxElementBytes)
+		s := newStream(sctx, cancel, resp.Body, timer, c.idleTimeout(ar.Tools), c.cfg.MaxElementBytes)
 		s.gotBytes = &gotBytes
 		return s, nil
 	}
@@ -314,7 +309,7 @@ func (s *Stream) finish(err error) error {
 	}
 	if !s.answered && len(s.files) == 0 {
 		if s.sawToken && !s.sawSAR {
-			return &Error{Op: s.op, Kind: KindEmpty, Status: "UTOKEN_ONLY", Message: "upstream answered with session tokens only, no answer"}
+			return &Error{Op: s.op, Kind: KindAuthTrouble, Status: "UTOKEN_ONLY", Message: "upstream answered with session tokens only, no answer"}
 		}
 		return &Error{Op: s.op, Kind: KindEmpty, Message: "upstream produced no answer (thoughts only or empty)"}
 	}

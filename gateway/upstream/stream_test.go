@@ -105,7 +105,7 @@ func TestStreamDecoding(t *testing.T) {
 		{
 			name:   "uToken-only body",
 			body:   `[{"uToken":"a"},{"uToken":"b"}]`,
-			kind:   KindEmpty,
+			kind:   KindAuthTrouble,
 			status: "UTOKEN_ONLY",
 		},
 		{

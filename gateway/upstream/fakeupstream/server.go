@@ -107,6 +107,8 @@ type Options struct {
 	// CookieLifetime is the Expires of issued cookies (capped at the end of
 	// the sign-in); 0 = 24 h.
 	CookieLifetime time.Duration
+	// Media configures media generation and downloads (media.go).
+	Media MediaOptions
 }
 
 // Account is one upstream account as the fake knows it.
@@ -120,6 +122,11 @@ type Account struct {
 	QuotaLeft  int    // <0 = unlimited; each successful streamAssist consumes 1; at 0 → HTTP 429
 	Scenario   string // default streamAssist scenario of this account ("" = Options.DefaultScenario)
 	AuthMode   string // "" normal; "redirect" → getoxsrf 302; "nokey" → 200 without keyId/xsrfToken
+	// SessionRefusals answers this many widgetCreateSession calls with a
+	// 400 FAILED_PRECONDITION, as an account in a bad state does.
+	SessionRefusals int
+	ImageQuota      int // images the account may generate (0 = unlimited), then an in-body 429
+	VideoQuota      int // videos likewise
 }
 
 // Auth modes for Account.AuthMode.
@@ -194,6 +201,10 @@ type Server struct {
 	seq       uint64                   // creation order of sessions
 	requests  []Request
 	getoxsrfs map[string]int // by csesidx query value, including failures
+	// cdn holds redirect targets of downloads; primaryFailures counts the
+	// 404s of the primary download path (media.go).
+	cdn             map[string]cdnLink
+	primaryFailures int
 
 	active atomic.Int64
 	gzPool sync.Pool // of *gzip.Writer
@@ -222,6 +233,8 @@ type accountState struct {
 	prevUntil  time.Time
 	signIns    int
 	rotations  int
+	// imagesUsed and videosUsed count generated media (media.go).
+	imagesUsed, videosUsed int
 }
 
 type queued struct {
@@ -263,7 +276,7 @@ func DefaultModels() []string {
 
 // DefaultAllowedMIME is the upload allow-list used when Options.AllowedMIME is nil.
 func DefaultAllowedMIME() []string {
-	return []string{"image/jpeg", "image/png", "image/webp", "image/gif", "application/pdf", "text/plain"}
+	return append([]string{"image/jpeg", "image/png", "image/webp", "image/gif", "application/pdf", "text/plain"}, documentMIME...)
 }
 
 // New returns a Server that is not listening; serve Handler() yourself.

@@ -161,6 +161,13 @@ func (s *Server) admit(c caller, sessionName string, turn Turn) admission {
 		default:
 			name = ScenarioNormal
 		}
+		if msc, mad, handled := s.mediaScenarioLocked(st, turn, name, found); handled {
+			if mad != nil {
+				return *mad
+			}
+			sc, ok = msc, true
+			break
+		}
 		sc, ok = s.env.builtin(name, turn.Query)
 		if !ok {
 			return admission{status: http.StatusBadRequest, errBody: errorJSON(400, "INVALID_ARGUMENT", fmt.Sprintf("fake upstream: unknown scenario %q", name))}

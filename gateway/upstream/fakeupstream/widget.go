@@ -72,13 +72,21 @@ func widgetRequestKey(method string) (string, bool) {
 }
 
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, path string, body []byte) {
+	if token, ok := strings.CutPrefix(path, "/cdn/"); ok && r.Method == http.MethodGet {
+		s.serveCDN(w, r, token)
+		return
+	}
 	if r.Method == http.MethodGet && strings.HasSuffix(path, downloadSuffix) {
 		if sess, ok := strings.CutPrefix(path, "/v1alpha/"); ok {
-			s.serveDownload(w, r, strings.TrimSuffix(sess, downloadSuffix))
+			if !s.downloadDetour(w, r, strings.TrimSuffix(sess, downloadSuffix), true) {
+				s.serveDownload(w, r, strings.TrimSuffix(sess, downloadSuffix))
+			}
 			return
 		}
 		if sess, ok := strings.CutPrefix(path, "/download/v1alpha/"); ok {
-			s.serveDownload(w, r, strings.TrimSuffix(sess, downloadSuffix))
+			if !s.downloadDetour(w, r, strings.TrimSuffix(sess, downloadSuffix), false) {
+				s.serveDownload(w, r, strings.TrimSuffix(sess, downloadSuffix))
+			}
 			return
 		}
 	}
@@ -220,6 +228,9 @@ func sessionResource(ss *sessionState, withTurns bool) sessionJSON {
 // a random id, and an empty createSessionRequest. The name sent is never
 // used: the service always assigns its own.
 func (s *Server) createSession(w http.ResponseWriter, c caller, req json.RawMessage) {
+	if s.refuseSession(w, c) {
+		return
+	}
 	var body struct {
 		Session *struct {
 			Name        string `json:"name"`
