@@ -13,6 +13,7 @@ import (
 	"github.com/gemgate/gemini-gateway/gateway/chat"
 	"github.com/gemgate/gemini-gateway/gateway/openai"
 	"github.com/gemgate/gemini-gateway/gateway/pool"
+	"github.com/gemgate/gemini-gateway/gateway/tools"
 	"github.com/gemgate/gemini-gateway/gateway/upstream"
 )
 
@@ -112,6 +113,12 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	}
 	ri.PromptTokens = openai.PromptTokens(req.Messages)
 	preq := &pool.Request{Messages: req.Messages, ModelID: m.UpstreamID}
+	if tools.Needed(req) {
+		plan := tools.Prepare(req)
+		preq.Messages, preq.Suffix = plan.Messages, plan.Suffix
+		s.chatWithTools(w, r, req, plan, preq, served, cfg)
+		return
+	}
 	if req.Stream {
 		s.streamChat(w, r, req, preq, served, cfg)
 	} else {

@@ -17,7 +17,15 @@ type Request struct {
 	Messages []chat.Message
 	// ModelID is the upstream model id ("" = let the server choose).
 	ModelID string
+	// Suffix is appended to the query, after the newest message, whether
+	// the session is new or continued (the tool-call format reminder).
+	Suffix string
 }
+
+// ErrStop, returned by a Sink, ends the answer early and successfully:
+// the sink has what it needs (a complete tool call block) and the rest of
+// the upstream stream is cancelled.
+var ErrStop = errors.New("sink needs no more of the answer")
 
 // Sink receives the answer as it streams. An error from a method means the
 // client is gone; the pool then stops at once.
@@ -164,6 +172,9 @@ func (p *Pool) try(ctx context.Context, id int64, held *sessionEntry, req *Reque
 			}
 			query = chat.Flatten(req.Messages)
 		}
+		if req.Suffix != "" {
+			query += "\n\n" + req.Suffix
+		}
 		fileIDs := make([]string, 0, len(images))
 		for _, img := range images {
 			fid, err := p.upstream().AddContextFile(ctx, cr, session, upstream.Upload{MIMEType: img.MIME, Data: img.Data})
@@ -226,6 +237,11 @@ func (p *Pool) relay(s *upstream.Stream, sink Sink, res *Result) error {
 			err = sink.Text(ev.Text)
 		case upstream.EventFile:
 			res.Files = append(res.Files, ev.File)
+		}
+		if errors.Is(err, ErrStop) {
+			res.Answer = s.AnswerText()
+			res.UpstreamSession = s.Session()
+			return nil
 		}
 		if err != nil {
 			return fmt.Errorf("%w: %v", errSinkGone, err)

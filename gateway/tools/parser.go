@@ -76,6 +76,9 @@ func (ps *Parser) Feed(delta string) (emit string, done bool) {
 	if ps.st == stDone {
 		return "", true
 	}
+	if !ps.plan.Active() {
+		return delta, false
+	}
 	if ps.st == stText && ps.pending == "" && ps.fenceHeld < 0 && fastPlain(delta) {
 		// The common case: a delta with no '<' or '`' at all goes out
 		// untouched.
