@@ -270,6 +270,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /v1/models", s.handleModels)
 	mux.HandleFunc("GET /v1/models/{id}", s.handleModel)
 	mux.HandleFunc("POST /v1/chat/completions", s.handleChat)
+	mux.HandleFunc("POST /v1/responses", s.handleResponses)
 	mux.HandleFunc("GET /files/{name}", s.handleFile)
 	s.adminRoutes(mux)
 	mux.HandleFunc("/debug/pprof/", s.pprofGuard(pprof.Index))
