@@ -123,7 +123,6 @@ func TestResponsesCodexApplyPatchLoop(t *testing.T) {
 	}
 }
 
-
 func TestResponsesSDKAndErrors(t *testing.T) {
 	h := newHarness(t, harnessOpts{key: "sk-r", fake: fakeupstream.Options{DefaultScenario: fakeupstream.ScenarioAgent}})
 	c := h.client()

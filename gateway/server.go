@@ -271,6 +271,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /v1/models/{id}", s.handleModel)
 	mux.HandleFunc("POST /v1/chat/completions", s.handleChat)
 	mux.HandleFunc("POST /v1/responses", s.handleResponses)
+	mux.HandleFunc("POST /v1/messages", s.handleMessages)
+	mux.HandleFunc("POST /v1/messages/count_tokens", s.handleCountTokens)
 	mux.HandleFunc("GET /files/{name}", s.handleFile)
 	s.adminRoutes(mux)
 	mux.HandleFunc("/debug/pprof/", s.pprofGuard(pprof.Index))
