@@ -250,6 +250,10 @@ func toOpenAIError(err error) *openai.Error {
 	if errors.Is(err, context.Canceled) {
 		return openai.NewError(499, openai.TypeInvalidRequest, "client_closed_request", "The client closed the request.")
 	}
+	var tl *pool.PromptTooLongError
+	if errors.As(err, &tl) {
+		return openai.NewError(http.StatusBadRequest, openai.TypeInvalidRequest, "context_length_exceeded", "This model's maximum context length was exceeded: "+tl.Error()+".")
+	}
 	var ue *upstream.Error
 	if !errors.As(err, &ue) {
 		return openai.NewError(http.StatusInternalServerError, openai.TypeServer, "internal_error", "The gateway failed: "+err.Error())

@@ -20,6 +20,9 @@ type Request struct {
 	// Suffix is appended to the query, after the newest message, whether
 	// the session is new or continued (the tool-call format reminder).
 	Suffix string
+	// InlineLimit and MaxPrompt override InlineQueryBytes and
+	// MaxPromptBytes (tests) when > 0.
+	InlineLimit, MaxPrompt int
 }
 
 // ErrStop, returned by a Sink, ends the answer early and successfully:
@@ -172,10 +175,17 @@ func (p *Pool) try(ctx context.Context, id int64, held *sessionEntry, req *Reque
 			}
 			query = chat.Flatten(req.Messages)
 		}
-		if req.Suffix != "" {
-			query += "\n\n" + req.Suffix
+		query, promptFile, err := p.placePrompt(ctx, cr, session, query, req)
+		if err != nil {
+			if continuing && upstream.KindOf(err) == upstream.KindSessionGone {
+				continue
+			}
+			return nil, err
 		}
-		fileIDs := make([]string, 0, len(images))
+		fileIDs := make([]string, 0, len(images)+1)
+		if promptFile != "" {
+			fileIDs = append(fileIDs, promptFile)
+		}
 		for _, img := range images {
 			fid, err := p.upstream().AddContextFile(ctx, cr, session, upstream.Upload{MIMEType: img.MIME, Data: img.Data})
 			if err != nil {
@@ -186,7 +196,7 @@ func (p *Pool) try(ctx context.Context, id int64, held *sessionEntry, req *Reque
 			}
 			fileIDs = append(fileIDs, fid)
 		}
-		if len(fileIDs) != len(images) {
+		if len(fileIDs) != len(images) && (promptFile == "" || len(fileIDs) != len(images)+1) {
 			continue // session gone during upload: start over with a new one
 		}
 		stream, err := p.upstream().StreamAssist(ctx, cr, upstream.AssistRequest{Session: session, Query: query, FileIDs: fileIDs, ModelID: req.ModelID})
