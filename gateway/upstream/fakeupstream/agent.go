@@ -100,7 +100,9 @@ func AgentReply(conv string) []string {
 	line = conv[lineStart:start] + line
 	var calls []string
 	for _, t := range agentTaskRE.FindAllStringSubmatch(line, -1) {
-		calls = append(calls, agentCall(tools, strings.Contains(line, "patch"), agentPath(conv, t[1]), t[1], t[2]))
+		// Quotes and punctuation around the words are not part of them.
+		name, content := strings.Trim(t[1], `"'.,;:`), strings.Trim(t[2], `"'.,;:`)
+		calls = append(calls, agentCall(tools, strings.Contains(line, "patch"), agentPath(conv, name), name, content))
 	}
 	var b strings.Builder
 	b.WriteString(`<tool_calls nonce="` + nonce + "\">\n")
