@@ -36,7 +36,7 @@ func TestOfficialNodeSDKTools(t *testing.T) {
 	}
 	var out struct {
 		Chat struct {
-			Calls []struct{ ID, Name, Arguments string }
+			Calls  []struct{ ID, Name, Arguments string }
 			Finish string
 		}
 		Responses struct {
