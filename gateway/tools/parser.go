@@ -21,7 +21,6 @@ var sentinels = []sentinel{
 	{open: "<tool_call ", close: "</tool_call>"},
 }
 
-const maxSentinel = len("<function_calls>")
 
 type state uint8
 
