@@ -122,3 +122,28 @@ func TestChatToolChoiceNamedNonStreaming(t *testing.T) {
 		t.Errorf("unknown named tool: %d %s", resp.StatusCode, b)
 	}
 }
+
+// TestChatToolRequiredReask: tool_choice "required" and an answer without
+// a call: the gateway asks once more on the same session and returns the
+// call the second answer holds.
+func TestChatToolRequiredReask(t *testing.T) {
+	h := newHarness(t, harnessOpts{key: "sk-t", fake: fakeupstream.Options{DefaultScenario: fakeupstream.ScenarioAgent}})
+	h.queue(0, fakeupstream.ScenarioNormal) // then the default, the agent responder
+	c := h.client()
+	got, err := c.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
+		Model:      "gemini-2.5-pro",
+		Messages:   []openai.ChatCompletionMessageParamUnion{openai.UserMessage("create r.txt containing r")},
+		Tools:      []openai.ChatCompletionToolUnionParam{writeTool},
+		ToolChoice: openai.ChatCompletionToolChoiceOptionUnionParam{OfAuto: openai.String("required")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ch := got.Choices[0]; ch.FinishReason != "tool_calls" || len(ch.Message.ToolCalls) != 1 {
+		t.Fatalf("choice = %+v", ch)
+	}
+	ss := h.fake.Sessions(h.accts[0].CSESIDX)
+	if len(ss) != 1 || len(ss[0].Turns) != 2 || !strings.Contains(ss[0].Turns[1].Query, "did not contain a valid tool call block") {
+		t.Fatalf("re-ask not sent on the same session: %d sessions", len(ss))
+	}
+}
