@@ -21,7 +21,6 @@ var sentinels = []sentinel{
 	{open: "<tool_call ", close: "</tool_call>"},
 }
 
-
 type state uint8
 
 const (
