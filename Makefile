@@ -48,7 +48,8 @@ FUZZ_TARGETS := \
 	./gateway/upstream:FuzzArrayScanner ./gateway/upstream:FuzzStreamDecode ./gateway/upstream:FuzzParseOXSRF ./gateway/upstream:FuzzElementDecode ./gateway/upstream:FuzzMergeSetCookies \
 	./gateway/openai:FuzzDecodeChatRequest ./gateway/openai:FuzzSSERoundTrip \
 	./gateway/accounts:FuzzParseImport \
-	./gateway/upstream:FuzzDecodeMaybeBase64
+	./gateway/upstream:FuzzDecodeMaybeBase64 \
+	./gateway/tools:FuzzParser
 
 fuzz-smoke:
 	@for t in $(FUZZ_TARGETS); do \

@@ -13,6 +13,7 @@ import (
 	"github.com/gemgate/gemini-gateway/gateway/chat"
 	"github.com/gemgate/gemini-gateway/gateway/openai"
 	"github.com/gemgate/gemini-gateway/gateway/pool"
+	"github.com/gemgate/gemini-gateway/gateway/tools"
 	"github.com/gemgate/gemini-gateway/gateway/upstream"
 )
 
@@ -121,6 +122,12 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	ri.PromptTokens = openai.PromptTokens(req.Messages)
 	preq := &pool.Request{Messages: req.Messages, ModelID: m.UpstreamID, Tools: m.Tools, Media: m.Media}
 	r = r.WithContext(withResolved(r.Context(), m))
+	if tools.Needed(req) {
+		plan := tools.Prepare(req)
+		preq.Messages, preq.Suffix = plan.Messages, plan.Suffix
+		s.chatWithTools(w, r, req, plan, preq, served, cfg)
+		return
+	}
 	if req.Stream {
 		s.streamChat(w, r, req, preq, served, cfg)
 	} else {
@@ -251,6 +258,10 @@ func toOpenAIError(err error) *openai.Error {
 	}
 	if errors.Is(err, context.Canceled) {
 		return openai.NewError(499, openai.TypeInvalidRequest, "client_closed_request", "The client closed the request.")
+	}
+	var tl *pool.PromptTooLongError
+	if errors.As(err, &tl) {
+		return openai.NewError(http.StatusBadRequest, openai.TypeInvalidRequest, "context_length_exceeded", "This model's maximum context length was exceeded: "+tl.Error()+".")
 	}
 	var ue *upstream.Error
 	if !errors.As(err, &ue) {

@@ -129,6 +129,10 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		}
 		if needsAuth(r.URL.Path) && !authorized(r, cfg.APIKey) {
 			ri.errCode = "invalid_api_key"
+			if strings.HasPrefix(r.URL.Path, "/v1/messages") {
+				(&antError{Status: http.StatusUnauthorized, Type: "authentication_error", Message: "invalid x-api-key: send the gateway's API key as x-api-key or Authorization: Bearer"}).write(sw)
+				return
+			}
 			sw.Header().Set("WWW-Authenticate", `Bearer realm="gemini-gateway"`)
 			openai.NewError(http.StatusUnauthorized, openai.TypeInvalidRequest, "invalid_api_key",
 				"Incorrect or missing API key. Send it as \"Authorization: Bearer <key>\"; the key is shown in the app's Overview.").Write(sw)

@@ -129,7 +129,10 @@ func TestSnippets(t *testing.T) {
 		{clientNode, []string{`import OpenAI from "openai"`, `baseURL: "http://127.0.0.1:7860/v1"`, "process.env.GEMINI_GATEWAY_KEY", "for await"}},
 		{clientOpenWebUI, []string{"http://host.docker.internal:7860/v1", "--add-host=host.docker.internal:host-gateway", "API key:  KEY"}},
 		{clientCherry, []string{"API host:  http://127.0.0.1:7860", "API key:   KEY", "gemini-auto, gemini-2.5-flash, gemini-2.5-pro"}},
-		{clientContinue, []string{"provider: openai", "apiBase: http://127.0.0.1:7860/v1", "model: gemini-2.5-flash", "apiKey: KEY", "capabilities: [tool_use]", "no tool calling"}},
+		{clientContinue, []string{"provider: openai", "apiBase: http://127.0.0.1:7860/v1", "model: gemini-2.5-flash", "apiKey: KEY", "capabilities: [tool_use]"}},
+		{clientCodex, []string{`wire_api = "responses"`, `base_url = "http://127.0.0.1:7860/v1"`, `env_key = "GEMINI_GATEWAY_KEY"`, `model = "gemini-2.5-pro"`}},
+		{clientClaude, []string{"ANTHROPIC_BASE_URL='http://127.0.0.1:7860'", "ANTHROPIC_AUTH_TOKEN='KEY'", "ANTHROPIC_MODEL='gemini-2.5-pro'"}},
+		{clientOpencode, []string{`"npm": "@ai-sdk/openai-compatible"`, `"baseURL": "http://127.0.0.1:7860/v1"`, `"tool_call": true`, `"model": "gateway/gemini-2.5-pro"`}},
 		{clientCursor, []string{"Cursor cannot use a localhost server: its requests come from Cursor's cloud. It would need a public HTTPS tunnel."}},
 	} {
 		t.Run(tc.client, func(t *testing.T) {

@@ -15,11 +15,14 @@ const (
 	clientCherry    = "Cherry Studio / ChatBox"
 	clientContinue  = "Continue"
 	clientCursor    = "Cursor"
+	clientCodex     = "Codex CLI"
+	clientClaude    = "Claude Code"
+	clientOpencode  = "opencode"
 )
 
 // setupClients lists the clients the Overview has snippets for.
 func setupClients() []string {
-	return []string{clientCurl, clientPython, clientNode, clientOpenWebUI, clientCherry, clientContinue, clientCursor}
+	return []string{clientCurl, clientPython, clientNode, clientOpenWebUI, clientCherry, clientContinue, clientCodex, clientClaude, clientOpencode, clientCursor}
 }
 
 // cursorNote is said plainly wherever Cursor comes up (client-traps.md #1).
@@ -166,13 +169,52 @@ models:
     apiBase: %s
     apiKey: %s
     roles: [chat, edit, apply]
+    capabilities: [tool_use]
 `, m, m, base, key)
 		}
-		b.WriteString(`# Do not add "capabilities: [tool_use]": the upstream has no tool calling,
-# so Continue's agent mode cannot work through this gateway (chat, edit and
-# apply do).
+		b.WriteString(`# capabilities: [tool_use] turns on agent mode: the gateway emulates tool
+# calling in the prompt.
 `)
 		return b.String()
+	case clientCodex:
+		return fmt.Sprintf(`# ~/.codex/config.toml  (Codex CLI speaks only the Responses API)
+model = "%[4]s"
+model_provider = "gateway"
+
+[model_providers.gateway]
+name = "Gemini gateway"
+base_url = "%[3]s"
+env_key = "%[1]s"
+wire_api = "responses"
+
+# then, in the shell:
+#   export %[1]s='%[2]s'
+#   codex
+`, keyEnv, key, base, model)
+	case clientClaude:
+		return fmt.Sprintf(`# Claude Code speaks the Anthropic Messages API
+export ANTHROPIC_BASE_URL='%[1]s'
+export ANTHROPIC_AUTH_TOKEN='%[2]s'
+export ANTHROPIC_MODEL='%[3]s'
+export ANTHROPIC_DEFAULT_HAIKU_MODEL='%[3]s'
+export CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1
+claude
+`, hostRoot(base), key, model)
+	case clientOpencode:
+		return fmt.Sprintf(`// opencode.json (in the project, or ~/.config/opencode/opencode.json)
+{
+  "$schema": "https://opencode.ai/config.json",
+  "provider": {
+    "gateway": {
+      "npm": "@ai-sdk/openai-compatible",
+      "name": "Gemini gateway",
+      "options": { "baseURL": "%[1]s", "apiKey": "%[2]s" },
+      "models": { "%[3]s": { "tool_call": true } }
+    }
+  },
+  "model": "gateway/%[3]s"
+}
+`, base, key, model)
 	case clientCursor:
 		return cursorNote + "\n"
 	}

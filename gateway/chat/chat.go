@@ -9,6 +9,7 @@ package chat
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/json"
 	"regexp"
 	"strings"
 )
@@ -38,9 +39,51 @@ type Message struct {
 	Images []Image
 	// Files are the message's other attachments (files.go).
 	Files []File
-	// ToolCalls are an assistant's function calls, rendered as text
-	// ("name(args)") since the upstream has no function calling.
-	ToolCalls []string
+	// ToolCalls are an assistant's function calls. The upstream has no
+	// function calling: gateway/tools renders them back into the prompt.
+	ToolCalls []ToolCall
+	// ToolCallID, ToolName and IsError describe a RoleTool message: the
+	// call it answers, the tool's name when the client gave it, and
+	// whether the tool failed.
+	ToolCallID string
+	ToolName   string
+	IsError    bool
+}
+
+// ToolCall is one function call of an assistant turn.
+type ToolCall struct {
+	ID   string
+	Name string
+	// Arguments is a JSON object as text.
+	Arguments string
+}
+
+// String renders the call as "name(arguments)".
+func (c ToolCall) String() string { return c.Name + "(" + c.Arguments + ")" }
+
+// ToolDef is a tool the client declares.
+type ToolDef struct {
+	Name        string
+	Description string
+	// Parameters is the JSON Schema of the arguments (nil = any object).
+	Parameters json.RawMessage
+	// Custom marks a tool that takes one raw text argument, "input"
+	// (the Responses API's custom tools); its grammar is in Description.
+	Custom bool
+}
+
+// Tool choice modes.
+const (
+	ToolChoiceAuto     = "auto"
+	ToolChoiceNone     = "none"
+	ToolChoiceRequired = "required"
+	ToolChoiceNamed    = "named"
+)
+
+// ToolChoice says whether and which tool the model must call.
+type ToolChoice struct {
+	Mode string // one of the ToolChoice* constants; "" = auto
+	Name string // ToolChoiceNamed
 }
 
 // Request is a decoded chat completion request.
@@ -49,6 +92,13 @@ type Request struct {
 	Messages     []Message
 	Stream       bool
 	IncludeUsage bool
+
+	Tools      []ToolDef
+	ToolChoice ToolChoice
+	// Allowed restricts the offered tools to these names (allowed_tools).
+	Allowed []string
+	// NoParallel asks for at most one call per turn.
+	NoParallel bool
 }
 
 // ImagePlaceholder stands for an image of an earlier turn in a flattened
@@ -93,7 +143,7 @@ func Flatten(msgs []Message) string {
 		if m.Role == RoleAssistant {
 			for _, c := range m.ToolCalls {
 				b.WriteString("\n[Call Tool: ")
-				b.WriteString(c)
+				b.WriteString(c.String())
 				b.WriteString("]")
 			}
 		}
@@ -152,7 +202,8 @@ func KeyOf(msgs []Message) Key {
 		}
 		write(strings.TrimSpace(text))
 		for _, c := range m.ToolCalls {
-			write(c)
+			write(c.Name)
+			write(c.Arguments)
 		}
 		for _, img := range m.Images {
 			if img.URL != "" {

@@ -15,7 +15,7 @@ func TestFlatten(t *testing.T) {
 			[]Message{
 				{Role: RoleSystem, Text: "be brief"},
 				{Role: RoleUser, Text: "look", Images: []Image{img}},
-				{Role: RoleAssistant, Text: "a cat", ToolCalls: []string{`f({})`}},
+				{Role: RoleAssistant, Text: "a cat", ToolCalls: []ToolCall{{Name: "f", Arguments: `{}`}}},
 				{Role: RoleTool, Text: "42"},
 				{Role: RoleUser, Text: "and this?", Images: []Image{img}},
 			},

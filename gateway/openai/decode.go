@@ -50,12 +50,37 @@ type wireRequest struct {
 		IncludeUsage bool `json:"include_usage"`
 	} `json:"stream_options"`
 	N *int `json:"n"`
+
+	Tools             []wireTool      `json:"tools"`
+	Functions         []wireFunction  `json:"functions"`
+	ToolChoice        json.RawMessage `json:"tool_choice"`
+	FunctionCall      json.RawMessage `json:"function_call"`
+	ParallelToolCalls *bool           `json:"parallel_tool_calls"`
+}
+
+type wireTool struct {
+	Type     string        `json:"type"`
+	Function *wireFunction `json:"function"`
+	Custom   *struct {
+		Name        string          `json:"name"`
+		Description string          `json:"description"`
+		Format      json.RawMessage `json:"format"`
+	} `json:"custom"`
+}
+
+type wireFunction struct {
+	Name        string          `json:"name"`
+	Description string          `json:"description"`
+	Parameters  json.RawMessage `json:"parameters"`
 }
 
 type wireMessage struct {
-	Role      string          `json:"role"`
-	Content   json.RawMessage `json:"content"`
-	ToolCalls []struct {
+	Role       string          `json:"role"`
+	Content    json.RawMessage `json:"content"`
+	ToolCallID string          `json:"tool_call_id"`
+	Name       string          `json:"name"`
+	ToolCalls  []struct {
+		ID       string `json:"id"`
 		Function struct {
 			Name      string `json:"name"`
 			Arguments string `json:"arguments"`
@@ -108,6 +133,9 @@ func DecodeChatRequest(body []byte, lim Limits) (*chat.Request, *Error) {
 		Stream:       w.Stream,
 		IncludeUsage: w.Stream && w.StreamOptions != nil && w.StreamOptions.IncludeUsage,
 		Messages:     make([]chat.Message, 0, len(w.Messages)),
+	}
+	if err := decodeTools(&w, req); err != nil {
+		return nil, err
 	}
 	images, files := 0, 0
 	for i, wm := range w.Messages {
@@ -169,10 +197,14 @@ func decodeMessage(i int, wm wireMessage, lim Limits, images, files *int) (chat.
 		return m, BadRequest(param+".role", "invalid_role", fmt.Sprintf("%s.role %q is not one of system, developer, user, assistant, tool.", param, wm.Role))
 	}
 	for _, tc := range wm.ToolCalls {
-		m.ToolCalls = append(m.ToolCalls, tc.Function.Name+"("+tc.Function.Arguments+")")
+		m.ToolCalls = append(m.ToolCalls, chat.ToolCall{ID: tc.ID, Name: tc.Function.Name, Arguments: tc.Function.Arguments})
 	}
 	if fc := wm.FunctionCall; fc != nil {
-		m.ToolCalls = append(m.ToolCalls, fc.Name+"("+fc.Arguments+")")
+		m.ToolCalls = append(m.ToolCalls, chat.ToolCall{Name: fc.Name, Arguments: fc.Arguments})
+	}
+	if m.Role == chat.RoleTool {
+		m.ToolCallID = wm.ToolCallID
+		m.ToolName = wm.Name
 	}
 	c := bytes.TrimSpace(wm.Content)
 	switch {

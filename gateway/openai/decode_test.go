@@ -64,7 +64,7 @@ func TestDecodeChatRequest(t *testing.T) {
 						t.Errorf("role %d = %s", i, m.Role)
 					}
 				}
-				if len(r.Messages[1].ToolCalls) != 1 || r.Messages[1].ToolCalls[0] != `f({"x":1})` {
+				if len(r.Messages[1].ToolCalls) != 1 || r.Messages[1].ToolCalls[0].String() != `f({"x":1})` {
 					t.Errorf("tool calls = %q", r.Messages[1].ToolCalls)
 				}
 			},

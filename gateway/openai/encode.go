@@ -48,10 +48,11 @@ type CompletionChoice struct {
 
 // CompletionMessage is the assistant's answer.
 type CompletionMessage struct {
-	Role             string  `json:"role"`
-	Content          string  `json:"content"`
-	ReasoningContent *string `json:"reasoning_content,omitempty"`
-	Refusal          *string `json:"refusal"`
+	Role             string               `json:"role"`
+	Content          string               `json:"content"`
+	ReasoningContent *string              `json:"reasoning_content,omitempty"`
+	Refusal          *string              `json:"refusal"`
+	ToolCalls        []CompletionToolCall `json:"tool_calls,omitempty"`
 }
 
 // NewCompletion assembles a chat.completion.

@@ -91,7 +91,7 @@ func PromptTokens(msgs []chat.Message) int {
 	for _, m := range msgs {
 		n += messageOverhead + EstimateTokens(m.Text) + imageTokens*len(m.Images)
 		for _, c := range m.ToolCalls {
-			n += EstimateTokens(c)
+			n += EstimateTokens(c.Name) + EstimateTokens(c.Arguments)
 		}
 	}
 	return n

@@ -22,7 +22,18 @@ type Request struct {
 	// Media is the kind of turn the client asked for; it picks the quota
 	// and the cooldown a refusal counts against.
 	Media Media
+	// Suffix is appended to the query, after the newest message, whether
+	// the session is new or continued (the tool-call format reminder).
+	Suffix string
+	// InlineLimit and MaxPrompt override InlineQueryBytes and
+	// MaxPromptBytes (tests) when > 0.
+	InlineLimit, MaxPrompt int
 }
+
+// ErrStop, returned by a Sink, ends the answer early and successfully:
+// the sink has what it needs (a complete tool call block) and the rest of
+// the upstream stream is cancelled.
+var ErrStop = errors.New("sink needs no more of the answer")
 
 // Sink receives the answer as it streams. An error from a method means the
 // client is gone; the pool then stops at once.
@@ -197,7 +208,17 @@ func (p *Pool) try(ctx context.Context, id int64, held *sessionEntry, req *Reque
 			}
 			query = chat.Flatten(req.Messages)
 		}
-		fileIDs := make([]string, 0, len(uploads))
+		query, promptFile, err := p.placePrompt(ctx, cr, session, query, req)
+		if err != nil {
+			if continuing && upstream.KindOf(err) == upstream.KindSessionGone {
+				continue
+			}
+			return nil, err
+		}
+		fileIDs := make([]string, 0, len(uploads)+1)
+		if promptFile != "" {
+			fileIDs = append(fileIDs, promptFile)
+		}
 		for _, up := range uploads {
 			fid, err := p.upstream().AddContextFile(ctx, cr, session, up)
 			if err != nil {
@@ -208,7 +229,11 @@ func (p *Pool) try(ctx context.Context, id int64, held *sessionEntry, req *Reque
 			}
 			fileIDs = append(fileIDs, fid)
 		}
-		if len(fileIDs) != len(uploads) {
+		want := len(uploads)
+		if promptFile != "" {
+			want++
+		}
+		if len(fileIDs) != want {
 			continue // session gone during upload: start over with a new one
 		}
 		stream, err := p.upstream().StreamAssist(ctx, cr, upstream.AssistRequest{Session: session, Query: query, FileIDs: fileIDs, ModelID: req.ModelID, Tools: req.Tools})
@@ -259,6 +284,11 @@ func (p *Pool) relay(s *upstream.Stream, sink Sink, res *Result) error {
 			err = sink.Text(ev.Text)
 		case upstream.EventFile:
 			res.Files = append(res.Files, ev.File)
+		}
+		if errors.Is(err, ErrStop) {
+			res.Answer = s.AnswerText()
+			res.UpstreamSession = s.Session()
+			return nil
 		}
 		if err != nil {
 			return fmt.Errorf("%w: %v", errSinkGone, err)

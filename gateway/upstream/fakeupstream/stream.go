@@ -148,7 +148,7 @@ func (s *Server) admit(c caller, sessionName string, turn Turn) admission {
 		if item.script != nil {
 			sc, ok = *item.script, true
 		} else {
-			sc, ok = s.env.builtin(item.name, turn.Query)
+			sc, ok = s.scenarioFor(item.name, ss, turn)
 		}
 	default:
 		name, found := directive(turn.Query)
@@ -168,7 +168,7 @@ func (s *Server) admit(c caller, sessionName string, turn Turn) admission {
 			sc, ok = msc, true
 			break
 		}
-		sc, ok = s.env.builtin(name, turn.Query)
+		sc, ok = s.scenarioFor(name, ss, turn)
 		if !ok {
 			return admission{status: http.StatusBadRequest, errBody: errorJSON(400, "INVALID_ARGUMENT", fmt.Sprintf("fake upstream: unknown scenario %q", name))}
 		}
