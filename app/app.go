@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"sync"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 	"github.com/gemgate/gemini-gateway/gateway/logging"
 	"github.com/gemgate/gemini-gateway/gateway/pool"
 	"github.com/gemgate/gemini-gateway/gateway/upstream"
+	"github.com/gemgate/gemini-gateway/gateway/usage"
 	"github.com/gemgate/gemini-gateway/keystore"
 )
 
@@ -44,6 +44,12 @@ type App struct {
 	Server   *gateway.Server
 	// Requests counts chat requests per day in the database.
 	Requests *dayCounter
+	// Usage records usage per day, client key, account and model.
+	Usage *usage.Recorder
+	// AdminKeyPath is the admin.key file in use ("" with ADMIN_KEY);
+	// AdminKeyCreated says this start made it.
+	AdminKeyPath    string
+	AdminKeyCreated bool
 
 	// SecretBackend describes where new secrets go, for the UI.
 	SecretBackend string
@@ -98,8 +104,23 @@ func Build(ctx context.Context, cfg *Config, logOut io.Writer) (*App, error) {
 	a.Log = NewLogger(logOut, cfg.LogLevel, cfg.LogFormat, r)
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("GATEWAY_DATA_DIR: cannot create %s: %w", cfg.DataDir, err)
+	if err := privateDataDir(cfg.DataDir, a.Log); err != nil {
+		return nil, err
+	}
+	for _, p := range cfg.EnvFiles {
+		a.Log.Info("read .env file", "path", p)
+	}
+	keyPath, created, err := ensureAdminKey(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("admin key: %w", err)
+	}
+	r.Add(cfg.Gateway.AdminKey)
+	a.AdminKeyPath, a.AdminKeyCreated = keyPath, created
+	if keyPath != "" {
+		a.Log.Info("admin key", "file", keyPath, "created", created)
+	}
+	if cfg.Gateway.APIKey != "" && cfg.Gateway.APIKey == cfg.Gateway.AdminKey {
+		a.Log.Warn("ADMIN_KEY equals API_KEY: every client holding the key can also use the admin API (export cookies, delete accounts); give clients their own keys")
 	}
 	st, err := store.Open(ctx, cfg.DataDir, cfg.DatabaseURL)
 	if err != nil {
@@ -149,9 +170,12 @@ func Build(ctx context.Context, cfg *Config, logOut io.Writer) (*App, error) {
 		}
 	}
 	a.Checker = pool.NewChecker(p, cfg.Health)
+	a.Usage = &usage.Recorder{Store: st}
 	a.Server = gateway.New(cfg.Gateway, gateway.Deps{
 		Pool: p, Checker: a.Checker, Accounts: mgr, Upstream: up, Bus: a.Bus, Log: a.Log,
 		ImportPython: store.ReadPythonAccounts,
+		ClientKeys:   st,
+		Usage:        a.Usage,
 	})
 	a.Requests = &dayCounter{
 		store: st, total: a.Server.RequestsTotal, counted: a.Server.RequestCounted(),
@@ -209,6 +233,11 @@ func (a *App) startBackground() {
 	go func() {
 		defer a.wg.Done()
 		a.Requests.run(a.ctx)
+	}()
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.runClientWork()
 	}()
 	if ch, err := a.Store.Watch(a.ctx); err == nil && ch != nil {
 		a.wg.Add(1)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -18,9 +19,12 @@ import (
 
 func (s *Server) handleModels(w http.ResponseWriter, r *http.Request) {
 	cfg := s.Config()
-	list := openai.ModelList{Object: "list", Data: make([]openai.Model, len(cfg.Models))}
-	for i, m := range cfg.Models {
-		list.Data[i] = openai.Model{ID: m.ID, Object: "model", Created: 1735689600, OwnedBy: "google"}
+	k := infoFrom(r.Context()).client
+	list := openai.ModelList{Object: "list", Data: make([]openai.Model, 0, len(cfg.Models))}
+	for _, m := range cfg.Models {
+		if k == nil || k.Allows(m.ID) { // a key limited to some models sees those
+			list.Data = append(list.Data, openai.Model{ID: m.ID, Object: "model", Created: 1735689600, OwnedBy: "google"})
+		}
 	}
 	writeJSON(w, http.StatusOK, list)
 }
@@ -67,7 +71,10 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	defer s.active.Add(-1)
 	cfg := s.Config()
 
-	body, err := io.ReadAll(r.Body)
+	body, err := ri.body, error(nil)
+	if body == nil {
+		body, err = io.ReadAll(r.Body)
+	}
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -95,12 +102,21 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		modelNotFound(req.Model).Write(w)
 		return
 	}
+	if k := ri.client; k != nil && !k.Allows(req.Model) {
+		ri.errCode = "model_not_allowed"
+		openai.NewError(http.StatusForbidden, openai.TypePermission, "model_not_allowed",
+			fmt.Sprintf("The client key %q may not use the model `%s`; it may use: %s.", k.Name, clip(req.Model, 128), strings.Join(k.Models, ", "))).Write(w)
+		return
+	}
 	served := req.Model
 	if cfg.ModelStickiness {
 		var upgraded bool
 		served, upgraded = s.sticky.Resolve(clientIP(r)+"|"+r.UserAgent(), req.Model, req.Stream, time.Now())
+		if k := ri.client; k != nil && !k.Allows(served) {
+			served, upgraded = req.Model, false // stickiness never lifts a key's model limit
+		}
 		if upgraded {
-			s.log.Info("model stickiness: serving the client's streaming model", "request_id", ri.ID, "requested", req.Model, "served", served)
+			s.log.Info("model stickiness: serving the client's streaming model", "request_id", ri.ID, "requested", clip(req.Model, logFieldMax), "served", served)
 		}
 	}
 	m, _ := s.model(served)
@@ -111,6 +127,9 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ri.PromptTokens = openai.PromptTokens(req.Messages)
+	if last := chat.LastUser(req.Messages); last >= 0 {
+		ri.imagesIn = len(req.Messages[last].Images)
+	}
 	preq := &pool.Request{Messages: req.Messages, ModelID: m.UpstreamID}
 	if req.Stream {
 		s.streamChat(w, r, req, preq, served, cfg)

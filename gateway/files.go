@@ -88,6 +88,9 @@ func (s *Server) handleFile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", sf.mime)
+	// The file came from upstream: never let a browser guess another type
+	// (an "image" that sniffs as HTML would run on this origin).
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Content-Length", strconv.Itoa(len(sf.data)))
 	w.Header().Set("Cache-Control", "private, max-age=86400")
 	w.Write(sf.data)
@@ -127,6 +130,7 @@ func (s *Server) generatedFiles(r *http.Request, res *pool.Result) string {
 			mime = http.DetectContentType(data)
 		}
 		name := s.files.put(mime, data)
+		infoFrom(r.Context()).filesOut++
 		url := "http://" + r.Host + "/files/" + name
 		if strings.HasPrefix(mime, "video/") {
 			b.WriteString("\n\n<video controls src=\"" + url + "\"></video>")
