@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/gemgate/gemini-gateway/gateway/clients"
@@ -158,8 +159,19 @@ func countArgs(c *usage.Counts) []any {
 // happens in SQL, so instances sharing a database add up and never
 // overwrite each other.
 func (s *Store) AddUsageDays(ctx context.Context, batch map[usage.Key]usage.Counts) error {
+	// A fixed order: two instances upserting the same rows in different
+	// orders would deadlock on PostgreSQL.
+	keys := make([]usage.Key, 0, len(batch))
+	for k := range batch {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		a, b := keys[i], keys[j]
+		return a.Day+"\x00"+a.Client+"\x00"+a.Account+"\x00"+a.Model < b.Day+"\x00"+b.Client+"\x00"+b.Account+"\x00"+b.Model
+	})
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		for k, c := range batch {
+		for _, k := range keys {
+			c := batch[k]
 			args := append([]any{k.Day, k.Client, k.Account, k.Model}, countArgs(&c)...)
 			if _, err := tx.ExecContext(ctx, addUsageSQL, args...); err != nil {
 				return err

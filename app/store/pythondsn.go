@@ -12,7 +12,8 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// pythonAllowedKeys are the only connection settings an import may carry.
+// pythonAllowedKeys are the only connection settings an import may carry
+// (besides search_path, a server setting that says where the table is).
 // Everything else pgx understands — servicefile, passfile, sslkey,
 // sslcert, sslrootcert, service, options … — would make it read files of
 // this gateway's user (and send their contents to whatever server the URL
@@ -74,7 +75,7 @@ func pythonConnConfig(dsn string) (*pgx.ConnConfig, error) {
 	if err != nil {
 		return nil, dsnErr("the query string does not parse")
 	}
-	allowed := map[string]bool{}
+	allowed := map[string]bool{"search_path": true}
 	for _, k := range pythonAllowedKeys {
 		allowed[k] = true
 	}
@@ -95,6 +96,14 @@ func pythonConnConfig(dsn string) (*pgx.ConnConfig, error) {
 	}
 	if n, err := strconv.Atoi(v["port"]); err != nil || n < 1 || n > 65535 {
 		return nil, dsnErr("the port must be a number from 1 to 65535")
+	}
+	if sp, ok := v["search_path"]; ok {
+		// A server setting (where gemini_accounts is found), not a file.
+		for _, c := range sp {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == ',' || c == ' ' || c == '$' || c == '"') {
+				return nil, dsnErr("search_path may name schemas only")
+			}
+		}
 	}
 	if v["user"] == "" {
 		return nil, dsnErr("name the database user (postgres://user:password@host/dbname)")
@@ -137,6 +146,9 @@ func pythonConnConfig(dsn string) (*pgx.ConnConfig, error) {
 	cfg.Password = v["password"]
 	cfg.ConnectTimeout = pythonConnectTimeout
 	cfg.RuntimeParams = map[string]string{"application_name": "gemini-gateway import"}
+	if sp := v["search_path"]; sp != "" {
+		cfg.RuntimeParams["search_path"] = sp
+	}
 	return cfg, nil
 }
 
