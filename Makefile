@@ -47,7 +47,8 @@ test-go: lint
 FUZZ_TARGETS := \
 	./gateway/upstream:FuzzArrayScanner ./gateway/upstream:FuzzStreamDecode ./gateway/upstream:FuzzParseOXSRF ./gateway/upstream:FuzzElementDecode \
 	./gateway/openai:FuzzDecodeChatRequest ./gateway/openai:FuzzSSERoundTrip \
-	./gateway/accounts:FuzzParseImport
+	./gateway/accounts:FuzzParseImport \
+	./gateway:FuzzOriginAllowed ./app/store:FuzzPythonDSN
 
 fuzz-smoke:
 	@for t in $(FUZZ_TARGETS); do \

@@ -3,7 +3,6 @@ package gateway_test
 import (
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -392,5 +391,4 @@ func TestUsageAPI(t *testing.T) {
 			t.Errorf("%s: %d", bad, resp.StatusCode)
 		}
 	}
-	_ = json.Marshal
 }

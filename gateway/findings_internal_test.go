@@ -111,3 +111,29 @@ func TestFilesNoSniff(t *testing.T) {
 		t.Fatalf("%d %v", rec.Code, rec.Header())
 	}
 }
+
+// FuzzOriginAllowed holds the CORS matcher to its rules for any Origin and
+// pattern: no panic; a match on a non-"*" pattern means the origin's
+// scheme and host are the pattern's (or an extension id under an extension
+// pattern).
+func FuzzOriginAllowed(f *testing.F) {
+	for _, s := range [][2]string{{"http://localhost:3000", "http://localhost:*"}, {"chrome-extension://abc", "chrome-extension://*"},
+		{"http://localhost.evil.com", "http://localhost*"}, {"null", "*"}, {"http://[::1]:80", "http://[::1]"}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, origin, pattern string) {
+		if !originAllowed(origin, []string{pattern}) || strings.TrimSpace(pattern) == "*" {
+			return
+		}
+		op, err := parseOriginPattern(pattern)
+		if err != nil {
+			t.Fatalf("an invalid pattern %q matched %q", pattern, origin)
+		}
+		if !strings.HasPrefix(strings.ToLower(origin), op.scheme+"://") {
+			t.Fatalf("%q matched %q with another scheme", origin, pattern)
+		}
+		if !op.anyHost && !strings.Contains(strings.ToLower(origin), op.host) {
+			t.Fatalf("%q matched %q without its host", origin, pattern)
+		}
+	})
+}

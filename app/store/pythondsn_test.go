@@ -65,3 +65,26 @@ func TestPythonDSNAllowList(t *testing.T) {
 		t.Fatalf("a certificate came from a file: %+v", cfg.TLSConfig)
 	}
 }
+
+// FuzzPythonDSN: whatever the URL, either an ErrPythonDSN or a config that
+// names no file pgx would read.
+func FuzzPythonDSN(f *testing.F) {
+	for _, s := range []string{"postgres://u:p@h:5432/db?sslmode=require", "postgres://u@h/db?passfile=/etc/shadow", "postgresql://u@[::1]/d?search_path=a,b", "host=x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, dsn string) {
+		cfg, err := pythonConnConfig(dsn)
+		if err != nil {
+			if !errors.Is(err, ErrPythonDSN) && !errors.Is(err, ErrPythonUnreachable) {
+				t.Fatalf("unexpected error kind: %v", err)
+			}
+			return
+		}
+		if cfg.TLSConfig != nil && len(cfg.TLSConfig.Certificates) != 0 {
+			t.Fatal("a client certificate was loaded")
+		}
+		if strings.HasPrefix(cfg.Host, "/") {
+			t.Fatalf("a Unix socket path got through: %q", cfg.Host)
+		}
+	})
+}
