@@ -160,6 +160,9 @@ func (c *controller) SaveSettings(values map[string]string) (ui.SaveResult, erro
 		return ui.SaveResult{}, &ui.FieldErrors{"": err.Error()}
 	}
 	next.Headless, next.DataDir, next.EnvFiles = cur.Headless, cur.DataDir, cur.EnvFiles
+	if next.Gateway.AdminKey == "" {
+		next.Gateway.AdminKey = cur.Gateway.AdminKey // from admin.key, read at start
+	}
 	if err := next.Gateway.Validate(); err != nil {
 		return ui.SaveResult{}, &ui.FieldErrors{"": err.Error()}
 	}
