@@ -49,7 +49,8 @@ FUZZ_TARGETS := \
 	./gateway/openai:FuzzDecodeChatRequest ./gateway/openai:FuzzSSERoundTrip \
 	./gateway/accounts:FuzzParseImport \
 	./gateway/upstream:FuzzDecodeMaybeBase64 \
-	./gateway/tools:FuzzParser
+	./gateway/tools:FuzzParser \
+	./gateway:FuzzOriginAllowed ./app/store:FuzzPythonDSN
 
 fuzz-smoke:
 	@for t in $(FUZZ_TARGETS); do \

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"sync"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 	"github.com/gemgate/gemini-gateway/gateway/pool"
 	"github.com/gemgate/gemini-gateway/gateway/signin"
 	"github.com/gemgate/gemini-gateway/gateway/upstream"
+	"github.com/gemgate/gemini-gateway/gateway/usage"
 	"github.com/gemgate/gemini-gateway/keystore"
 )
 
@@ -49,6 +49,12 @@ type App struct {
 	// accounts alive (HTTP refresh, then the browser profile).
 	Signer    *signin.Signer
 	Refresher *BrowserRefresher
+	// Usage records usage per day, client key, account and model.
+	Usage *usage.Recorder
+	// AdminKeyPath is the admin.key file in use ("" with ADMIN_KEY);
+	// AdminKeyCreated says this start made it.
+	AdminKeyPath    string
+	AdminKeyCreated bool
 
 	// SecretBackend describes where new secrets go, for the UI.
 	SecretBackend string
@@ -110,8 +116,23 @@ func Build(ctx context.Context, cfg *Config, logOut io.Writer) (*App, error) {
 	a.Log = NewLogger(logOut, cfg.LogLevel, cfg.LogFormat, r)
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("GATEWAY_DATA_DIR: cannot create %s: %w", cfg.DataDir, err)
+	if err := privateDataDir(cfg.DataDir, a.Log); err != nil {
+		return nil, err
+	}
+	for _, p := range cfg.EnvFiles {
+		a.Log.Info("read .env file", "path", p)
+	}
+	keyPath, created, err := ensureAdminKey(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("admin key: %w", err)
+	}
+	r.Add(cfg.Gateway.AdminKey)
+	a.AdminKeyPath, a.AdminKeyCreated = keyPath, created
+	if keyPath != "" {
+		a.Log.Info("admin key", "file", keyPath, "created", created)
+	}
+	if cfg.Gateway.APIKey != "" && cfg.Gateway.APIKey == cfg.Gateway.AdminKey {
+		a.Log.Warn("ADMIN_KEY equals API_KEY: every client holding the key can also use the admin API (export cookies, delete accounts); give clients their own keys")
 	}
 	st, err := store.Open(ctx, cfg.DataDir, cfg.DatabaseURL)
 	if err != nil {
@@ -165,9 +186,12 @@ func Build(ctx context.Context, cfg *Config, logOut io.Writer) (*App, error) {
 	sc.Log = a.Log
 	a.Signer = signin.New(sc)
 	a.Refresher = &BrowserRefresher{HTTP: gateway.PoolRefresher{Pool: p}, Signer: a.Signer, Accounts: mgr, Redactor: r, Bus: a.Bus}
+	a.Usage = &usage.Recorder{Store: st}
 	a.Server = gateway.New(cfg.Gateway, gateway.Deps{
 		Pool: p, Checker: a.Checker, Accounts: mgr, Upstream: up, Bus: a.Bus, Log: a.Log,
 		ImportPython: store.ReadPythonAccounts, Refresher: a.Refresher,
+		ClientKeys:   st,
+		Usage:        a.Usage,
 	})
 	a.Requests = &dayCounter{
 		store: st, total: a.Server.RequestsTotal, counted: a.Server.RequestCounted(),
@@ -238,6 +262,11 @@ func (a *App) startBackground() {
 			a.followSQLite(a.ctx, 3*time.Second)
 		}()
 	}
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.runClientWork()
+	}()
 	if ch, err := a.Store.Watch(a.ctx); err == nil && ch != nil {
 		a.wg.Add(1)
 		go func() {

@@ -162,8 +162,12 @@ func Settings() []Setting {
 			}},
 		{Name: "PORT", Help: "port of the OpenAI-compatible API", Default: "7860",
 			apply: intVal(0, 65535, func(c *Config, n int) { c.Gateway.Port = n })}, // 0: any free port
-		{Name: "API_KEY", Help: "Bearer key clients must send; empty = no key (loopback only)",
+		{Name: "API_KEY", Help: "a client key (listed as API_KEY) besides those made in the Clients panel or the admin API",
 			apply: strVal(func(c *Config, v string) { c.Gateway.APIKey = v })},
+		{Name: "ADMIN_KEY", Help: "Bearer key of the admin API (/api/admin/*); empty = the generated admin.key in the data dir",
+			apply: strVal(func(c *Config, v string) { c.Gateway.AdminKey = v })},
+		{Name: "ALLOW_KEYLESS_LOOPBACK", Help: "serve /v1 without a key on loopback while no client key exists (any local user can then use your accounts)", Default: "false",
+			apply: func(c *Config, v string) error { return boolVal(&c.Gateway.AllowKeylessLoopback)(c, v) }},
 		{Name: "GATEWAY_DATA_DIR", Help: "where the database and settings live", Default: "the OS user config dir",
 			apply: strVal(func(c *Config, v string) { c.DataDir = v })},
 		{Name: "DATABASE_URL", Help: "postgres://… to share one account pool; empty = SQLite in the data dir",
@@ -325,7 +329,11 @@ func Settings() []Setting {
 			apply: listVal(func(c *Config, l []string) { c.Gateway.CORSOrigins = l })},
 		{Name: "MAX_BODY_BYTES", Help: "largest request body", Default: "20971520",
 			apply: intVal(1024, 1<<30, func(c *Config, n int) { c.Gateway.MaxBodyBytes = int64(n) })},
-		{Name: "MAX_CONCURRENT_PER_CLIENT", Help: "requests at once from one address (0 = unlimited)", Default: "2048",
+		{Name: "MAX_BODY_BYTES_IN_FLIGHT", Help: "request-body bytes held at once by all requests together", Default: "134217728",
+			apply: intVal(1024, 1<<40, func(c *Config, n int) { c.Gateway.MaxBodyBytesInFlight = int64(n) })},
+		{Name: "READ_BODY_TIMEOUT", Help: "how long a client may take to send its request body", Default: "30s",
+			apply: durVal(func(c *Config, d time.Duration) { c.Gateway.ReadBodyTimeout = d })},
+		{Name: "MAX_CONCURRENT_PER_CLIENT", Help: "requests at once from one client key (one address without keys; 0 = unlimited)", Default: "2048",
 			apply: intVal(0, 1_000_000, func(c *Config, n int) { c.Gateway.MaxConcurrentPerClient = n })},
 		{Name: "READ_HEADER_TIMEOUT", Help: "how long a client may take to send its request headers", Default: "10s",
 			apply: durVal(func(c *Config, d time.Duration) { c.Gateway.ReadHeaderTimeout = d })},
@@ -335,7 +343,7 @@ func Settings() []Setting {
 			apply: durVal(func(c *Config, d time.Duration) { c.Gateway.KeepAlive = d })},
 		{Name: "SHUTDOWN_GRACE", Help: "how long open streams may finish at shutdown", Default: "30s",
 			apply: durVal(func(c *Config, d time.Duration) { c.Gateway.ShutdownGrace = d })},
-		{Name: "PPROF", Help: "serve /debug/pprof on loopback", Default: "false",
+		{Name: "PPROF", Help: "serve /debug/pprof on loopback (admin key required)", Default: "false",
 			apply: func(c *Config, v string) error { return boolVal(&c.Gateway.Pprof)(c, v) }},
 		{Name: "LOG_LEVEL", Help: "debug, info, warn or error", Default: "info",
 			apply: func(c *Config, v string) error {
@@ -571,6 +579,11 @@ func DotEnvLayers(dirs ...string) ([]Layer, error) {
 			continue
 		}
 		seen[abs] = true
+		if err := checkDotEnvFile(p); errors.Is(err, fs.ErrNotExist) {
+			continue
+		} else if err != nil {
+			return nil, err
+		}
 		vars, err := ReadDotEnv(p)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue

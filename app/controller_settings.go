@@ -37,6 +37,7 @@ var uiSettings = []uiSetting{
 	{"HOST", "Listen address", "Gateway", ui.SettingText, nil, false, applyListener},
 	{"PORT", "Port", "Gateway", ui.SettingNumber, nil, false, applyListener},
 	{"API_KEY", "API key", "Gateway", ui.SettingText, nil, true, applyLive},
+	{"ALLOW_KEYLESS_LOOPBACK", "Let programs on this computer in without a key (only while no client key exists)", "Gateway", ui.SettingBool, nil, false, applyLive},
 	{"REASONING_OUTPUT", "Reasoning output", "Gateway", ui.SettingChoice, []string{"reasoning_content", "think", "off"}, false, applyLive},
 	{"DEFAULT_MODEL", "Default model", "Gateway", ui.SettingText, nil, false, applyLive},
 	{"MODEL_STICKINESS", "Model stickiness", "Gateway", ui.SettingBool, nil, false, applyLive},
@@ -174,6 +175,9 @@ func (c *controller) SaveSettings(values map[string]string) (ui.SaveResult, erro
 		return ui.SaveResult{}, &ui.FieldErrors{"": err.Error()}
 	}
 	next.Headless, next.DataDir, next.EnvFiles = cur.Headless, cur.DataDir, cur.EnvFiles
+	if next.Gateway.AdminKey == "" {
+		next.Gateway.AdminKey = cur.Gateway.AdminKey // from admin.key, read at start
+	}
 	if err := next.Gateway.Validate(); err != nil {
 		return ui.SaveResult{}, &ui.FieldErrors{"": err.Error()}
 	}

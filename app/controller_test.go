@@ -87,9 +87,14 @@ func TestControllerSettings(t *testing.T) {
 	}
 
 	// Live: the reasoning mode changes on the running server.
+	admin := a.Server.Config().AdminKey
 	res, err := c.SaveSettings(map[string]string{"REASONING_OUTPUT": "off", "DATABASE_URL": "postgres://u@db:5432/x"})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The admin key read from admin.key at start survives a save.
+	if got := a.Server.Config().AdminKey; admin == "" || got != admin {
+		t.Errorf("admin key after saving settings: %q, was %q", got, admin)
 	}
 	if a.Server.Config().Reasoning != "off" || strings.Join(res.Restart, ",") != "DATABASE_URL" {
 		t.Errorf("apply: %+v reasoning %q", res, a.Server.Config().Reasoning)

@@ -38,8 +38,9 @@ func runGUI(cfg *Config) int {
 	}
 	defer inst.Close()
 
-	// The desktop app always has an API key: it generates one on first run.
-	if cfg.Gateway.APIKey == "" {
+	// The desktop app has an API key unless the owner chose keyless use on
+	// loopback in Settings: it generates one on first run.
+	if cfg.Gateway.APIKey == "" && !cfg.Gateway.AllowKeylessLoopback {
 		if err := ensureAPIKey(cfg); err != nil {
 			fmt.Fprintln(os.Stderr, "gemini-gateway: could not save a new API key:", err)
 		}

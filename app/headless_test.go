@@ -114,7 +114,7 @@ func TestHeadlessProcess(t *testing.T) {
 	fake.AddAccount(acct)
 	port := freePort(t)
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
-	p := startHeadless(t, append(fakeEnv(fake, acct), "PORT="+strconv.Itoa(port), "SHUTDOWN_GRACE=10s"))
+	p := startHeadless(t, append(fakeEnv(fake, acct), "PORT="+strconv.Itoa(port), "SHUTDOWN_GRACE=10s", "API_KEY="+readmeKey))
 	waitUntil(t, 10*time.Second, "/healthz", func() bool {
 		resp, err := http.Get(base + "/healthz")
 		if err == nil {
@@ -123,8 +123,8 @@ func TestHeadlessProcess(t *testing.T) {
 		return err == nil && resp.StatusCode == 200
 	})
 
-	resp, err := http.Post(base+"/v1/chat/completions", "application/json",
-		strings.NewReader(`{"model":"gemini-2.5-pro","stream":true,"messages":[{"role":"user","content":"Hello!"}]}`))
+	resp, err := postKey(base+"/v1/chat/completions", readmeKey,
+		`{"model":"gemini-2.5-pro","stream":true,"messages":[{"role":"user","content":"Hello!"}]}`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,8 +146,8 @@ func TestHeadlessProcess(t *testing.T) {
 
 	// A slow stream is open when SIGTERM arrives; it must complete.
 	fake.QueueScenario(acct.CSESIDX, "slow-first-byte")
-	resp, err = http.Post(base+"/v1/chat/completions", "application/json",
-		strings.NewReader(`{"model":"gemini-auto","stream":true,"messages":[{"role":"user","content":"slow"}]}`))
+	resp, err = postKey(base+"/v1/chat/completions", readmeKey,
+		`{"model":"gemini-auto","stream":true,"messages":[{"role":"user","content":"slow"}]}`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,6 +165,20 @@ func TestHeadlessProcess(t *testing.T) {
 	if _, err := http.Get(base + "/healthz"); err == nil {
 		t.Error("still accepting after shutdown")
 	}
+}
+
+// readmeKey is the API_KEY of the README's headless session.
+const readmeKey = "sk-my-local-key"
+
+// postKey POSTs JSON with a Bearer key.
+func postKey(url, key, body string) (*http.Response, error) {
+	req, err := http.NewRequest("POST", url, strings.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+key)
+	return http.DefaultClient.Do(req)
 }
 
 func TestHeadlessPortInUse(t *testing.T) {

@@ -124,7 +124,11 @@ func startApp(t *testing.T, fake *fakeupstream.Server, vars map[string]string) *
 func (a *testApp) call(t *testing.T, method, path, body string) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequest(method, a.base+path, strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+a.key)
+	key := a.key
+	if strings.HasPrefix(path, "/api/") {
+		key = a.Config().Gateway.AdminKey // admin routes take the admin key
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -68,8 +68,15 @@ func RunHeadless(cfg *Config, logOut io.Writer, stop <-chan struct{}) int {
 		a.Close(ctx)
 		return 1
 	}
-	if cfg.Gateway.APIKey == "" {
-		a.Log.Warn("no API_KEY set: any program on this machine can use the gateway")
+	if a.AdminKeyCreated {
+		showAdminKeyOnce(os.Stderr, a.AdminKeyPath, cfg.Gateway.AdminKey)
+	}
+	if len(a.Server.ClientKeys()) == 0 {
+		if cfg.Gateway.AllowKeylessLoopback {
+			a.Log.Warn("no client key and ALLOW_KEYLESS_LOOPBACK=true: any program or user on this machine can use the gateway (not its admin API)")
+		} else {
+			a.Log.Info("no client key yet: clients are refused until you set API_KEY or create one with POST /api/admin/keys (admin key in the file logged above)")
+		}
 	}
 	a.Log.Info("ready", "startup_ms", time.Since(start).Milliseconds(), "data_dir", cfg.DataDir,
 		"database", a.Store.Dialect(), "secrets", a.SecretBackend, "accounts", len(a.Pool.Snapshot()))
@@ -88,4 +95,15 @@ func RunHeadless(cfg *Config, logOut io.Writer, stop <-chan struct{}) int {
 		a.Log.Warn("shutdown", "err", err)
 	}
 	return 0
+}
+
+// showAdminKeyOnce prints a newly made admin key to the terminal, never to
+// a log: when stderr is not a terminal (a service manager, a pipe into a
+// log file) only the file's path is shown.
+func showAdminKeyOnce(stderr *os.File, path, key string) {
+	if fi, err := stderr.Stat(); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+		return
+	}
+	fmt.Fprintf(stderr, "\nAdmin key (shown once; also in %s, readable only by you):\n\n    %s\n\n"+
+		"Send it as \"Authorization: Bearer <admin key>\" to /api/admin/*. Client keys: POST /api/admin/keys.\n\n", path, key)
 }

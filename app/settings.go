@@ -158,6 +158,9 @@ func Load(o Options, environ []string) (*Config, error) {
 	}
 	var extra []Layer
 	if o.EnvFile != "" {
+		if err := checkDotEnvFile(o.EnvFile); err != nil {
+			return nil, fmt.Errorf("-env-file: %w", err)
+		}
 		vars, err := ReadDotEnv(o.EnvFile)
 		if err != nil {
 			return nil, fmt.Errorf("-env-file: %w", err)

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -230,7 +231,22 @@ func TestTrayMenuOverDBus(t *testing.T) {
 	if err != nil || !strings.HasPrefix(saved["API_KEY"], "sk-gg-") {
 		t.Fatalf("no API key generated: %v %v", saved, err)
 	}
-	key := saved["API_KEY"]
+	// It made its admin key too (admin.key, mode 0600), which the admin
+	// API takes; the client key does not open it.
+	keyFile := filepath.Join(data, "admin.key")
+	fi, err := os.Stat(keyFile)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("admin.key: %v %v", fi, err)
+	}
+	raw, _ := os.ReadFile(keyFile)
+	key := strings.TrimSpace(string(raw))
+	req, _ := http.NewRequest("GET", base+"/api/admin/accounts", nil)
+	req.Header.Set("Authorization", "Bearer "+saved["API_KEY"])
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 403 {
+		t.Fatalf("client key on the admin API: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 	admin := func(method, path, body string) string {
 		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+key)

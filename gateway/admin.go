@@ -29,6 +29,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/admin/accounts/{id}/health-check", s.adminCheckOne)
 	mux.HandleFunc("GET /api/admin/health-status", s.adminHealthStatus)
 	mux.HandleFunc("POST /api/admin/accounts/{id}/refresh", s.adminRefresh)
+	s.adminKeyRoutes(mux)
 }
 
 // AccountJSON is an account as the admin API shows it.
@@ -401,6 +402,11 @@ func (s *Server) adminExport(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query().Get("include_secrets")
 	with := q == "1" || strings.EqualFold(q, "true")
+	if with && r.URL.Query().Get("confirm") != "yes" {
+		openai.BadRequest("confirm", "confirmation_required",
+			"Exporting the accounts with their cookies needs the confirmation parameter: add &confirm=yes.").Write(w)
+		return
+	}
 	list, err := m.ExportAll(r.Context(), with)
 	if err != nil {
 		accountError(err).Write(w)
@@ -408,7 +414,8 @@ func (s *Server) adminExport(w http.ResponseWriter, r *http.Request) {
 	}
 	if with {
 		w.Header().Set("Cache-Control", "no-store")
-		s.log.Warn("accounts exported with secrets", "request_id", infoFrom(r.Context()).ID, "count", len(list))
+		s.log.Warn("accounts exported with secrets", "request_id", infoFrom(r.Context()).ID, "count", len(list),
+			"remote", clientIP(r), "user_agent", clip(r.UserAgent(), logFieldMax))
 	}
 	w.Header().Set("Content-Disposition", `attachment; filename="gemini-gateway-accounts.json"`)
 	writeJSON(w, http.StatusOK, list)

@@ -226,7 +226,13 @@ func TestAdminExport(t *testing.T) {
 			t.Fatalf("export without include_secrets has secrets: %s", raw)
 		}
 	}
+	// Secrets need the explicit confirmation too.
 	resp = h.do("GET", "/api/admin/accounts/export?include_secrets=true", "", nil)
+	raw = decodeBody(t, resp.Body, nil)
+	if resp.StatusCode != 400 || strings.Contains(raw, h.accts[0].SecureCSES) || !strings.Contains(raw, "confirm=yes") {
+		t.Fatalf("export with secrets, unconfirmed: %d %s", resp.StatusCode, raw)
+	}
+	resp = h.do("GET", "/api/admin/accounts/export?include_secrets=true&confirm=yes", "", nil)
 	var list []accounts.Input
 	decodeBody(t, resp.Body, &list)
 	if len(list) != 2 || list[0].SecureCSES != h.accts[0].SecureCSES || list[1].CSESIDX != h.accts[1].CSESIDX {
@@ -242,6 +248,16 @@ func TestAdminExport(t *testing.T) {
 	}
 	if !names["acct-1"] || !names["acct-2"] {
 		t.Errorf("round trip: %v", names)
+	}
+	// The export is logged, without a secret.
+	logs := h.logs.String()
+	if !strings.Contains(logs, "accounts exported with secrets") {
+		t.Errorf("export not logged:\n%s", logs)
+	}
+	for _, a := range h.accts {
+		if strings.Contains(logs, a.SecureCSES) || strings.Contains(logs, a.CSESIDX) {
+			t.Fatal("the export's log line carries a secret")
+		}
 	}
 }
 

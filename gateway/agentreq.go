@@ -1,7 +1,9 @@
 package gateway
 
 import (
+	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/gemgate/gemini-gateway/gateway/chat"
 	"github.com/gemgate/gemini-gateway/gateway/openai"
@@ -22,6 +24,10 @@ func (s *Server) prepareAgentRequest(r *http.Request, req *chat.Request, cfg Con
 	m, ok := s.resolveModel(served)
 	if !ok {
 		return nil, "", modelNotFound(req.Model)
+	}
+	if k := ri.client; k != nil && !k.Allows(served) {
+		return nil, "", openai.NewError(http.StatusForbidden, openai.TypePermission, "model_not_allowed",
+			fmt.Sprintf("The client key %q may not use the model `%s`; it may use: %s.", k.Name, clip(served, 128), strings.Join(k.Models, ", ")))
 	}
 	ri.ModelServed = served
 	if err := s.fetchImages(r.Context(), req, cfg); err != nil {

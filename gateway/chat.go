@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -18,7 +19,7 @@ import (
 )
 
 func (s *Server) handleModels(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, s.modelList())
+	writeJSON(w, http.StatusOK, s.modelList(infoFrom(r.Context()).client))
 }
 
 func (s *Server) handleModel(w http.ResponseWriter, r *http.Request) {
@@ -61,7 +62,10 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	defer s.active.Add(-1)
 	cfg := s.Config()
 
-	body, err := io.ReadAll(r.Body)
+	body, err := ri.body, error(nil)
+	if body == nil {
+		body, err = io.ReadAll(r.Body)
+	}
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -90,13 +94,22 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		modelNotFound(req.Model).Write(w)
 		return
 	}
+	if k := ri.client; k != nil && !k.Allows(req.Model) {
+		ri.errCode = "model_not_allowed"
+		openai.NewError(http.StatusForbidden, openai.TypePermission, "model_not_allowed",
+			fmt.Sprintf("The client key %q may not use the model `%s`; it may use: %s.", k.Name, clip(req.Model, 128), strings.Join(k.Models, ", "))).Write(w)
+		return
+	}
 	served := req.Model
 	if cfg.ModelStickiness {
 		up, upgraded := s.sticky.Resolve(clientIP(r)+"|"+r.UserAgent(), req.Model, req.Stream, time.Now())
+		if k := ri.client; k != nil && !k.Allows(up) {
+			upgraded = false // stickiness never lifts a key's model limit
+		}
 		// Stickiness keeps a client on one text model family; it never
 		// turns a text request into a media one or back.
 		if sm, ok := s.resolveModel(up); upgraded && ok && sm.Media == m.Media {
-			s.log.Info("model stickiness: serving the client's streaming model", "request_id", ri.ID, "requested", req.Model, "served", up)
+			s.log.Info("model stickiness: serving the client's streaming model", "request_id", ri.ID, "requested", clip(req.Model, logFieldMax), "served", up)
 			served, m = up, sm
 		}
 	}
@@ -120,6 +133,9 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ri.PromptTokens = openai.PromptTokens(req.Messages)
+	if last := chat.LastUser(req.Messages); last >= 0 {
+		ri.imagesIn = len(req.Messages[last].Images)
+	}
 	preq := &pool.Request{Messages: req.Messages, ModelID: m.UpstreamID, Tools: m.Tools, Media: m.Media}
 	r = r.WithContext(withResolved(r.Context(), m))
 	if tools.Needed(req) {

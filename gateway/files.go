@@ -203,6 +203,8 @@ func (s *Server) handleFile(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", sf.mime)
 	w.Header().Set("Cache-Control", "private, max-age=86400")
+	// The file came from upstream: never let a browser guess another type
+	// (an "image" that sniffs as HTML would run on this origin).
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	// ServeContent answers range requests, which video players send.
 	http.ServeContent(w, r, sf.name, sf.at, bytes.NewReader(sf.data))
@@ -285,6 +287,7 @@ func (s *Server) generatedFiles(r *http.Request, res *pool.Result) string {
 	}
 	base := s.publicBase(r)
 	for i, f := range files {
+		infoFrom(r.Context()).filesOut++
 		url := base + "/files/" + f.name
 		if strings.HasPrefix(f.mime, "video/") {
 			b.WriteString("\n\n<video controls src=\"" + url + "\"></video>")

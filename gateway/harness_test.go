@@ -23,6 +23,7 @@ import (
 	"github.com/gemgate/gemini-gateway/gateway/pool"
 	"github.com/gemgate/gemini-gateway/gateway/upstream"
 	"github.com/gemgate/gemini-gateway/gateway/upstream/fakeupstream"
+	"github.com/gemgate/gemini-gateway/gateway/usage"
 	"github.com/gemgate/gemini-gateway/keystore"
 )
 
@@ -34,6 +35,8 @@ type harness struct {
 	srv     *gateway.Server
 	base    string
 	key     string
+	admin   string
+	usage   *usage.Recorder
 	up      *upstream.Client
 	pool    *pool.Pool
 	checker *pool.Checker
@@ -54,6 +57,7 @@ type harnessOpts struct {
 	accounts int
 	fake     fakeupstream.Options
 	key      string
+	admin    string // default adminKey
 	gw       func(*gateway.Config)
 	pool     func(*pool.Config)
 	up       func(*upstream.Config)
@@ -99,7 +103,10 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 		o.fake.Seed = time.Now().UnixNano()
 	}
 	t.Logf("fake seed %d", o.fake.Seed)
-	h := &harness{t: t, key: o.key, logs: &syncBuffer{max: o.logTail}, bus: &events.Bus{}}
+	if o.admin == "" {
+		o.admin = adminKey
+	}
+	h := &harness{t: t, key: o.key, admin: o.admin, logs: &syncBuffer{max: o.logTail}, bus: &events.Bus{}}
 	h.fake = fakeupstream.Start(o.fake)
 	for i := 1; i <= o.accounts; i++ {
 		a := fakeupstream.DemoAccount(i)
@@ -158,11 +165,14 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 	gcfg := gateway.DefaultConfig()
 	gcfg.Port = 0 // a free port
 	gcfg.APIKey = o.key
+	gcfg.AdminKey = o.admin
+	gcfg.AllowKeylessLoopback = o.key == ""
 	if o.gw != nil {
 		o.gw(&gcfg)
 	}
+	h.usage = &usage.Recorder{Store: st}
 	h.srv = gateway.New(gcfg, gateway.Deps{Pool: h.pool, Checker: h.checker, Accounts: h.mgr, Upstream: up, Bus: h.bus, Log: log,
-		ImportPython: store.ReadPythonAccounts})
+		ImportPython: store.ReadPythonAccounts, ClientKeys: st, Usage: h.usage})
 	if err := h.srv.Listen(); err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +238,9 @@ func (h *harness) do(method, path, body string, hdr map[string]string) *http.Res
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if h.key != "" {
+	if strings.HasPrefix(path, "/api/") || strings.HasPrefix(path, "/debug/") {
+		req.Header.Set("Authorization", "Bearer "+h.admin) // admin routes take the admin key
+	} else if h.key != "" {
 		req.Header.Set("Authorization", "Bearer "+h.key)
 	}
 	for k, v := range hdr {
@@ -252,6 +264,9 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// adminKey is the harness's default admin credential.
+const adminKey = "gg-admin-test-credential"
 
 func strict() bool { return os.Getenv("GATEWAY_TEST_STRICT") != "" }
 

@@ -108,13 +108,80 @@ func fetchImage(ctx context.Context, u string, cfg Config) ([]byte, error) {
 	return data, nil
 }
 
-// publicAddr reports whether an address is on the public internet.
+// publicAddr reports whether an address is a global unicast address on
+// the public internet. Addresses that embed an IPv4 address (IPv4-mapped,
+// IPv4-compatible, NAT64, 6to4, Teredo) are judged by the IPv4 address
+// they lead to; everything that is not global unicast (loopback, private,
+// link- and site-local, CGNAT, benchmarking, documentation, reserved,
+// multicast …) is refused.
 func publicAddr(a netip.Addr) bool {
+	if !a.IsValid() {
+		return false
+	}
 	a = a.Unmap()
-	return a.IsValid() && !a.IsLoopback() && !a.IsPrivate() && !a.IsLinkLocalUnicast() &&
-		!a.IsLinkLocalMulticast() && !a.IsMulticast() && !a.IsUnspecified() && !a.IsInterfaceLocalMulticast() &&
-		!cgnat.Contains(a)
+	if a.Is6() {
+		if v4, ok := embeddedIPv4(a); ok {
+			return publicAddr(v4)
+		}
+	}
+	if !a.IsGlobalUnicast() || a.IsPrivate() {
+		return false
+	}
+	for _, p := range nonPublic {
+		if p.Contains(a) {
+			return false
+		}
+	}
+	return true
 }
 
-// cgnat is 100.64.0.0/10, shared address space that is not public either.
-var cgnat = netip.MustParsePrefix("100.64.0.0/10")
+// embeddedIPv4 returns the IPv4 address an IPv6 address stands for.
+func embeddedIPv4(a netip.Addr) (netip.Addr, bool) {
+	b := a.As16()
+	v4 := func(i int) netip.Addr { return netip.AddrFrom4([4]byte{b[i], b[i+1], b[i+2], b[i+3]}) }
+	switch {
+	case nat64.Contains(a), nat64Local.Contains(a), ipv4Compatible.Contains(a):
+		return v4(12), true
+	case sixToFour.Contains(a):
+		return v4(2), true
+	case teredo.Contains(a):
+		// The client's address is stored inverted in the last 32 bits.
+		return netip.AddrFrom4([4]byte{^b[12], ^b[13], ^b[14], ^b[15]}), true
+	}
+	return netip.Addr{}, false
+}
+
+var (
+	nat64          = netip.MustParsePrefix("64:ff9b::/96")
+	nat64Local     = netip.MustParsePrefix("64:ff9b:1::/48")
+	ipv4Compatible = netip.MustParsePrefix("::/96")
+	sixToFour      = netip.MustParsePrefix("2002::/16")
+	teredo         = netip.MustParsePrefix("2001::/32")
+)
+
+// nonPublic are ranges that IsGlobalUnicast and IsPrivate let through but
+// that are not the public internet.
+var nonPublic = func() []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range []string{
+		"0.0.0.0/8",       // "this network"
+		"100.64.0.0/10",   // shared address space (CGNAT)
+		"192.0.0.0/24",    // IETF protocol assignments
+		"192.0.2.0/24",    // documentation
+		"192.88.99.0/24",  // 6to4 relay anycast
+		"198.18.0.0/15",   // benchmarking
+		"198.51.100.0/24", // documentation
+		"203.0.113.0/24",  // documentation
+		"240.0.0.0/4",     // reserved, and broadcast
+		"fec0::/10",       // site-local (deprecated, still routed inside sites)
+		"2001:db8::/32",   // documentation
+		"2001:10::/28",    // ORCHID
+		"2001:20::/28",    // ORCHIDv2
+		"100::/64",        // discard
+		"5f00::/16",       // SRv6 SIDs
+		"3fff::/20",       // documentation
+	} {
+		out = append(out, netip.MustParsePrefix(s))
+	}
+	return out
+}()

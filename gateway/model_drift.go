@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"github.com/gemgate/gemini-gateway/gateway/clients"
 	"net/http"
 	"strings"
 	"sync"
@@ -160,12 +161,17 @@ type modelJSON struct {
 	Unavailable string `json:"unavailable_reason,omitempty"`
 }
 
-func (s *Server) modelList() any {
+// modelList is /v1/models as the client key k sees it: a key limited to
+// some models sees those (nil: every model).
+func (s *Server) modelList(k *clients.Key) any {
 	sts := s.ModelStatuses()
-	data := make([]modelJSON, len(sts))
-	for i, st := range sts {
-		data[i] = modelJSON{Model: openai.Model{ID: st.ID, Object: "model", Created: 1735689600, OwnedBy: "google"},
-			Available: st.Available, Unavailable: st.Reason}
+	data := make([]modelJSON, 0, len(sts))
+	for _, st := range sts {
+		if k != nil && !k.Allows(st.ID) {
+			continue
+		}
+		data = append(data, modelJSON{Model: openai.Model{ID: st.ID, Object: "model", Created: 1735689600, OwnedBy: "google"},
+			Available: st.Available, Unavailable: st.Reason})
 	}
 	return map[string]any{"object": "list", "data": data}
 }

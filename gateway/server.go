@@ -21,10 +21,12 @@ import (
 	"time"
 
 	"github.com/gemgate/gemini-gateway/gateway/accounts"
+	"github.com/gemgate/gemini-gateway/gateway/clients"
 	"github.com/gemgate/gemini-gateway/gateway/events"
 	"github.com/gemgate/gemini-gateway/gateway/openai"
 	"github.com/gemgate/gemini-gateway/gateway/pool"
 	"github.com/gemgate/gemini-gateway/gateway/upstream"
+	"github.com/gemgate/gemini-gateway/gateway/usage"
 )
 
 // Reasoning output modes.
@@ -40,7 +42,15 @@ type Config struct {
 	Host string // listener address, default 127.0.0.1
 	Port int    // DefaultConfig: 7860; 0 picks a free port
 
-	APIKey string // live; "" = no authentication (loopback only)
+	// APIKey is one more client key, named API_KEY (live; "" = none).
+	APIKey string
+	// AdminKey is the credential of /api/admin/* and /debug/pprof/* (live;
+	// "" = the admin API refuses every call).
+	AdminKey string
+	// AllowKeylessLoopback serves /v1 without a key on a loopback listener
+	// while no client key exists at all (live). Off, a gateway without
+	// keys refuses clients until one is made.
+	AllowKeylessLoopback bool
 	// AllowedHosts are extra Host header names accepted besides localhost
 	// and IP literals ("*" accepts any). Live.
 	AllowedHosts []string
@@ -48,12 +58,17 @@ type Config struct {
 	// end in "*" (chrome-extension://*). Live.
 	CORSOrigins []string
 
-	MaxBodyBytes int64         // live; default 20 MiB
-	Models       []Model       // live
-	DefaultModel string        // live; used when a request names none
-	Reasoning    string        // live; one of the Reasoning* modes
-	KeepAlive    time.Duration // live; empty chunk after this much silence, default 10 s
-	Limits       openai.Limits // live
+	MaxBodyBytes int64 // live; default 20 MiB
+	// MaxBodyBytesInFlight bounds the request-body bytes held at once by
+	// all requests together (live; default 128 MiB, at least MaxBodyBytes).
+	MaxBodyBytesInFlight int64
+	// ReadBodyTimeout bounds reading one request body (live; default 30 s).
+	ReadBodyTimeout time.Duration
+	Models          []Model       // live
+	DefaultModel    string        // live; used when a request names none
+	Reasoning       string        // live; one of the Reasoning* modes
+	KeepAlive       time.Duration // live; empty chunk after this much silence, default 10 s
+	Limits          openai.Limits // live
 
 	ImageFetchTimeout time.Duration // live; default 15 s
 	// AllowPrivateImageURLs lets image_url fetch loopback/private hosts
@@ -86,7 +101,7 @@ type Config struct {
 	MaxConcurrentPerClient int           // live; 0 = unlimited
 	ShutdownGrace          time.Duration // default 30 s
 
-	// Pprof serves /debug/pprof/ (loopback listeners only).
+	// Pprof serves /debug/pprof/ (loopback listeners only, admin key).
 	Pprof bool
 }
 
@@ -119,6 +134,8 @@ func DefaultConfig() Config {
 	return Config{
 		Host: "127.0.0.1", Port: 7860,
 		MaxBodyBytes:           20 << 20,
+		MaxBodyBytesInFlight:   128 << 20,
+		ReadBodyTimeout:        30 * time.Second,
 		Models:                 DefaultModels,
 		DefaultModel:           "gemini-auto",
 		Reasoning:              ReasoningField,
@@ -140,6 +157,15 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = d.MaxBodyBytes
+	}
+	if c.MaxBodyBytesInFlight <= 0 {
+		c.MaxBodyBytesInFlight = d.MaxBodyBytesInFlight
+	}
+	if c.MaxBodyBytesInFlight < c.MaxBodyBytes {
+		c.MaxBodyBytesInFlight = c.MaxBodyBytes
+	}
+	if c.ReadBodyTimeout <= 0 {
+		c.ReadBodyTimeout = d.ReadBodyTimeout
 	}
 	if len(c.Models) == 0 {
 		c.Models = d.Models
@@ -195,6 +221,9 @@ func (c Config) Validate() error {
 	if !IsLoopback(c.Host) && c.APIKey == "" {
 		return fmt.Errorf("HOST=%s accepts connections from other machines, which needs an API key: set API_KEY (or bind to 127.0.0.1)", c.Host)
 	}
+	if err := ParseOrigins(c.CORSOrigins); err != nil {
+		return err
+	}
 	if c.Port < 0 || c.Port > 65535 {
 		return fmt.Errorf("PORT: want 1-65535, got %d", c.Port)
 	}
@@ -229,6 +258,11 @@ type Deps struct {
 	// Refresher serves POST /api/admin/accounts/{id}/refresh; nil means
 	// PoolRefresher{Pool} (no browser).
 	Refresher Refresher
+	// ClientKeys keeps the named client keys (nil: only API_KEY).
+	ClientKeys clients.Store
+	// Usage records chat requests per day, client, account and model (nil:
+	// not recorded).
+	Usage *usage.Recorder
 }
 
 // Server is the gateway's HTTP server.
@@ -244,6 +278,9 @@ type Server struct {
 	cfg Config
 
 	clients clientLimiter
+	keys    clients.Registry
+	rate    clients.RateLimiter
+	budget  bodyBudget
 
 	active   atomic.Int64 // chat requests in progress
 	streams  atomic.Int64 // streaming chat requests in progress
@@ -264,6 +301,10 @@ func New(cfg Config, d Deps) *Server {
 	}
 	s := &Server{deps: d, log: d.Log, cfg: cfg, files: newFileStore(cfg.FilesDir, cfg.FileTTL, 256<<20), counted: make(chan struct{}, 1)}
 	s.sticky = pool.NewStickiness(cfg.StickinessWindow)
+	s.keys.SetBuiltin(cfg.APIKey)
+	if err := s.ReloadClientKeys(context.Background()); err != nil {
+		s.log.Warn("read client keys", "err", err)
+	}
 	s.handler = s.routes()
 	return s
 }
@@ -285,6 +326,7 @@ func (s *Server) SetConfig(cfg Config) error {
 	s.cfg = cfg
 	s.mu.Unlock()
 	s.files.setup(cfg.FilesDir, cfg.FileTTL)
+	s.keys.SetBuiltin(cfg.APIKey)
 	return nil
 }
 
@@ -332,8 +374,12 @@ func (s *Server) routes() http.Handler {
 func (s *Server) pprofGuard(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		cfg := s.Config()
+		if !infoFrom(r.Context()).admin {
+			openai.NewError(http.StatusUnauthorized, openai.TypeAuthentication, "invalid_admin_key", "pprof needs the admin key.").Write(w)
+			return
+		}
 		if !cfg.Pprof || !IsLoopback(cfg.Host) {
-			openai.NewError(http.StatusNotFound, openai.TypeNotFound, "not_found", "pprof is off (set PPROF=true; loopback listeners only).").Write(w)
+			openai.NewError(http.StatusNotFound, openai.TypeNotFound, "not_found", "pprof is off (set PPROF=true; loopback listeners only; admin key).").Write(w)
 			return
 		}
 		h(w, r)

@@ -18,6 +18,8 @@ const (
 	PanelChat     = "chat"
 	PanelSettings = "settings"
 	PanelLogs     = "logs"
+	PanelClients  = "clients"
+	PanelUsage    = "usage"
 )
 
 // Preference keys for the remembered window size.
@@ -64,6 +66,8 @@ type UI struct {
 	chat     *chatPanel
 	settings *settingsPanel
 	logs     *logsPanel
+	clients  *clientsPanel // nil when the controller has no client keys
+	usage    *usagePanel
 	notifier *notifier
 
 	tray      *fyne.Menu
@@ -112,6 +116,13 @@ func newUI(a fyne.App, c Controller, e env, opts Options) *UI {
 		container.NewTabItemWithIcon("Settings", theme.SettingsIcon(), u.settings.object()),
 		container.NewTabItemWithIcon("Logs", theme.ListIcon(), u.logs.object()),
 	)
+	if cc, ok := c.(ClientsController); ok {
+		u.clients = newClientsPanel(u.sh, cc)
+		u.usage = newUsagePanel(u.sh, cc)
+		u.names = append(u.names, PanelClients, PanelUsage)
+		u.tabs.Append(container.NewTabItemWithIcon("Clients", theme.LoginIcon(), u.clients.object()))
+		u.tabs.Append(container.NewTabItemWithIcon("Usage", theme.GridIcon(), u.usage.object()))
+	}
 	u.tabs.SetTabLocation(container.TabLocationLeading)
 	statusBar := container.NewPadded(u.status)
 	w.SetContent(container.NewBorder(nil, statusBar, nil, nil, u.tabs))
@@ -136,6 +147,9 @@ func newUI(a fyne.App, c Controller, e env, opts Options) *UI {
 		u.health.table.Refresh()
 		u.overview.refresh()
 		u.notifier.expiryNotices()
+		if u.usage != nil && u.tabs.Selected() != nil && u.tabs.Selected().Content == u.usage.object() {
+			u.usage.reload()
+		}
 	})
 	u.cancelSub = c.Subscribe(func(ev Event) {
 		e.dispatch(func() { u.handle(ev) })

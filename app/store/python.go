@@ -27,9 +27,15 @@ func pythonColumns() []string {
 // (accounts.Manager.Create). The inputs are returned as stored, not
 // normalised nor validated.
 func ReadPythonAccounts(ctx context.Context, databaseURL string) ([]accounts.Input, error) {
-	conn, err := pgx.Connect(ctx, databaseURL)
+	cfg, err := pythonConnConfig(databaseURL)
 	if err != nil {
-		return nil, fmt.Errorf("read Python gateway accounts: %w", err)
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*pythonConnectTimeout)
+	defer cancel()
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return nil, ErrPythonUnreachable
 	}
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -119,6 +119,8 @@ func runSuite(t *testing.T, e engine) {
 		{"Meta", testMeta},
 		{"MetaRace", testMetaRace},
 		{"DayRequests", testDayRequests},
+		{"ClientKeys", testClientKeys},
+		{"UsageDaysAddUpAcrossInstances", testUsageDays},
 		{"ReopenIsIdempotent", testReopen},
 		{"ConcurrentStartUp", testConcurrentStartUp},
 		{"SchemaTooNew", testSchemaTooNew},
@@ -758,6 +760,17 @@ func latestVersion(t *testing.T, s *Store) int64 {
 	return migs[len(migs)-1].version
 }
 
+// embeddedCount is the number of embedded migrations (versions need not
+// be contiguous while branches that each add one are merged).
+func embeddedCount(t *testing.T, s *Store) int {
+	t.Helper()
+	migs, err := loadMigrations(migrationFS, s.d.migrationsDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(migs)
+}
+
 func testReopen(t *testing.T, e engine) {
 	open := e.newDB(t)
 	s, err := open(t.Context())
@@ -772,7 +785,7 @@ func testReopen(t *testing.T, e engine) {
 		t.Fatal(err)
 	}
 	wantRows, wantMax := countMigrations(t, s)
-	if wantMax != latestVersion(t, s) || wantRows != int(wantMax) {
+	if wantMax != latestVersion(t, s) || wantRows != embeddedCount(t, s) {
 		t.Errorf("schema_migrations: %d rows, max %d; want one row per version up to %d", wantRows, wantMax, latestVersion(t, s))
 	}
 	if err := s.Close(); err != nil {
@@ -822,7 +835,7 @@ func testConcurrentStartUp(t *testing.T, e engine) {
 	if t.Failed() {
 		return
 	}
-	if rows, max := countMigrations(t, stores[0]); rows != int(max) || max != latestVersion(t, stores[0]) {
+	if rows, max := countMigrations(t, stores[0]); rows != embeddedCount(t, stores[0]) || max != latestVersion(t, stores[0]) {
 		t.Errorf("schema_migrations has %d rows, max %d: a migration was applied twice or skipped", rows, max)
 	}
 }

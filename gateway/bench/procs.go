@@ -236,10 +236,11 @@ type Heap struct {
 }
 
 // ReadHeap forces a GC in the gateway and reads its memory statistics from
-// /debug/pprof/heap?debug=1 (the gateway must run with PPROF=true).
-func ReadHeap(ctx context.Context, base string) (Heap, error) {
+// /debug/pprof/heap?debug=1 (the gateway must run with PPROF=true; pprof
+// takes the admin key).
+func ReadHeap(ctx context.Context, base, adminKey string) (Heap, error) {
 	var h Heap
-	body, err := GetText(ctx, base+"/debug/pprof/heap?debug=1&gc=1")
+	body, err := GetText(ctx, base+"/debug/pprof/heap?debug=1&gc=1", adminKey)
 	if err != nil {
 		return h, err
 	}
@@ -268,7 +269,7 @@ func ReadHeap(ctx context.Context, base string) (Heap, error) {
 	if h.HeapAlloc == 0 {
 		return h, errors.New("no HeapAlloc in the heap profile")
 	}
-	g, err := GetText(ctx, base+"/debug/pprof/goroutine?debug=1")
+	g, err := GetText(ctx, base+"/debug/pprof/goroutine?debug=1", adminKey)
 	if err == nil {
 		first, _, _ := strings.Cut(g, "\n")
 		h.Goroutines, _ = strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(first, "goroutine profile: total")))
@@ -276,11 +277,14 @@ func ReadHeap(ctx context.Context, base string) (Heap, error) {
 	return h, nil
 }
 
-// GetText fetches a URL's body as text.
-func GetText(ctx context.Context, url string) (string, error) {
+// GetText fetches a URL's body as text, with a Bearer key when not "".
+func GetText(ctx context.Context, url, key string) (string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return "", err
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -295,16 +299,17 @@ func GetText(ctx context.Context, url string) (string, error) {
 }
 
 // SaveCPUProfile records the gateway's CPU profile for d into path.
-func SaveCPUProfile(ctx context.Context, base string, d time.Duration, path string) error {
+func SaveCPUProfile(ctx context.Context, base, adminKey string, d time.Duration, path string) error {
 	secs := max(1, int(d/time.Second))
-	body, err := GetText(ctx, base+"/debug/pprof/profile?seconds="+strconv.Itoa(secs))
+	body, err := GetText(ctx, base+"/debug/pprof/profile?seconds="+strconv.Itoa(secs), adminKey)
 	if err != nil {
 		return err
 	}
 	return os.WriteFile(path, []byte(body), 0o644)
 }
 
-// AddAccount creates an account through the gateway's admin API.
+// AddAccount creates an account through the gateway's admin API (key is
+// the admin key).
 func AddAccount(ctx context.Context, base, key string, in map[string]any) error {
 	b, _ := json.Marshal(in)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/admin/accounts", strings.NewReader(string(b)))

@@ -60,14 +60,17 @@ type RequestInfo struct {
 	ModelRequested string
 	ModelServed    string
 	Account        string
-	Status         int
-	Stream         bool
-	TTFT           time.Duration // time to first token; 0 if none
-	Duration       time.Duration
-	PromptTokens   int
-	OutputTokens   int
-	Attempts       int
-	Error          string
+	// Client is the name of the client key the request came with ("" when
+	// keyless).
+	Client       string
+	Status       int
+	Stream       bool
+	TTFT         time.Duration // time to first token; 0 if none
+	Duration     time.Duration
+	PromptTokens int
+	OutputTokens int
+	Attempts     int
+	Error        string
 }
 
 // GatewayInfo describes the HTTP server's state.

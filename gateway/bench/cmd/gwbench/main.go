@@ -314,6 +314,7 @@ type phase struct {
 	gw      *bench.Child
 	gwURL   string
 	key     string
+	admin   string // ADMIN_KEY of the gateway under test (admin API, pprof)
 	direct  *bench.Direct
 	sse     *bench.SSE
 	gwAccts []string // CSESIDX of the gateway's accounts
@@ -349,6 +350,7 @@ func (d *driver) phase(name string, delay time.Duration, deltas int, body func(*
 		return err
 	}
 	p.key = "gwbench-" + randHex(16)
+	p.admin = "gwbench-admin-" + randHex(16)
 	p.gwURL = fmt.Sprintf("http://127.0.0.1:%d", port)
 	gwLog, err := os.Create(filepath.Join(dir, "gateway.log"))
 	if err != nil {
@@ -356,7 +358,7 @@ func (d *driver) phase(name string, delay time.Duration, deltas int, body func(*
 	}
 	defer gwLog.Close()
 	genv := []string{
-		"HOST=127.0.0.1", "PORT=" + strconv.Itoa(port), "API_KEY=" + p.key,
+		"HOST=127.0.0.1", "PORT=" + strconv.Itoa(port), "API_KEY=" + p.key, "ADMIN_KEY=" + p.admin,
 		"GATEWAY_DATA_DIR=" + filepath.Join(dir, "data"), "GATEWAY_SECRET_KEY=" + randHex(16),
 		"HEALTH_CHECK_ENABLED=false", "PPROF=true", "SHUTDOWN_GRACE=2s",
 	}
@@ -376,7 +378,7 @@ func (d *driver) phase(name string, delay time.Duration, deltas int, body func(*
 	p.gwAccts = append(p.gwAccts, fakeupstream.DemoAccount(1).CSESIDX)
 	for i := 2; i <= n; i++ {
 		a := fakeupstream.DemoAccount(i)
-		if err := bench.AddAccount(ctx, p.gwURL, p.key, map[string]any{
+		if err := bench.AddAccount(ctx, p.gwURL, p.admin, map[string]any{
 			"name": fmt.Sprintf("bench-%d", i), "secure_c_ses": a.SecureCSES, "host_c_oses": a.HostCOSES,
 			"csesidx": a.CSESIDX, "config_id": a.ConfigID,
 		}); err != nil {
@@ -509,7 +511,7 @@ func (p *phase) measure(s bench.Streamer, l bench.Load, viaGateway, profile bool
 	if l.Record {
 		if viaGateway {
 			var err error
-			if heap0, err = bench.ReadHeap(ctx, p.gwURL); err != nil {
+			if heap0, err = bench.ReadHeap(ctx, p.gwURL, p.admin); err != nil {
 				return bench.Mode{}, fmt.Errorf("gateway heap: %w", err)
 			}
 			m, _ := bench.ReadMem(pid)
@@ -573,11 +575,11 @@ func (p *phase) measure(s bench.Streamer, l bench.Load, viaGateway, profile bool
 			mode.OpenAtSample = int(n)
 			if viaGateway {
 				if p.d.o.keep {
-					if g, err := bench.GetText(ctx, p.gwURL+"/debug/pprof/goroutine?debug=1"); err == nil {
+					if g, err := bench.GetText(ctx, p.gwURL+"/debug/pprof/goroutine?debug=1", p.admin); err == nil {
 						_ = os.WriteFile(filepath.Join(p.d.tmp, p.name, "goroutines.txt"), []byte(g), 0o644)
 					}
 				}
-				h, err := bench.ReadHeap(ctx, p.gwURL)
+				h, err := bench.ReadHeap(ctx, p.gwURL, p.admin)
 				if err != nil {
 					sampleErr = err
 					return
@@ -601,7 +603,7 @@ func (p *phase) measure(s bench.Streamer, l bench.Load, viaGateway, profile bool
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := bench.SaveCPUProfile(ctx, p.gwURL, 5*time.Second, p.d.o.cpuProfile); err != nil {
+			if err := bench.SaveCPUProfile(ctx, p.gwURL, p.admin, 5*time.Second, p.d.o.cpuProfile); err != nil {
 				fmt.Fprintln(os.Stderr, "gwbench: cpu profile:", err)
 			} else {
 				fmt.Fprintln(os.Stderr, "gwbench: wrote", p.d.o.cpuProfile)
