@@ -190,8 +190,8 @@ func Build(ctx context.Context, cfg *Config, logOut io.Writer) (*App, error) {
 	a.Server = gateway.New(cfg.Gateway, gateway.Deps{
 		Pool: p, Checker: a.Checker, Accounts: mgr, Upstream: up, Bus: a.Bus, Log: a.Log,
 		ImportPython: store.ReadPythonAccounts, Refresher: a.Refresher,
-		ClientKeys:   st,
-		Usage:        a.Usage,
+		ClientKeys: st,
+		Usage:      a.Usage,
 	})
 	a.Requests = &dayCounter{
 		store: st, total: a.Server.RequestsTotal, counted: a.Server.RequestCounted(),

@@ -103,7 +103,10 @@ func TestRequestIDAndClip(t *testing.T) {
 // cannot run as a page on the gateway's origin.
 func TestFilesNoSniff(t *testing.T) {
 	s := New(DefaultConfig(), Deps{})
-	name := s.files.put("image/png", []byte("<html><script>alert(1)</script></html>"))
+	name, err := s.files.put("image/png", []byte("<html><script>alert(1)</script></html>"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	rec := httptest.NewRecorder()
 	req := httptest.NewRequest("GET", "http://127.0.0.1/files/"+name, nil)
 	s.Handler().ServeHTTP(rec, req)
