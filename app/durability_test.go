@@ -78,6 +78,10 @@ func durabilityChild() int {
 			if _, err := mgr.Update(ctx, a.ID, accounts.Input{SecureCSES: fmt.Sprintf("CSE.rotated-%06d", i)}); err == nil {
 				fmt.Fprintf(out, "ROT %d\n", a.ID)
 			}
+			// Announced first: a delete killed half-way may or may not
+			// have happened, and the parent must not call either lost.
+			fmt.Fprintf(out, "TRYDEL %d\n", a.ID-1)
+			out.Flush()
 			if err := mgr.Delete(ctx, a.ID-1); err == nil {
 				fmt.Fprintf(out, "DEL %d\n", a.ID-1)
 			}
@@ -104,7 +108,9 @@ func TestDurabilityKill9(t *testing.T) {
 			dataDir := t.TempDir()
 			env := append(os.Environ(), "GG_DURABILITY_CHILD=1", "GG_DATA_DIR="+dataDir, "GG_DB_URL="+dbURL, "GG_SECRETS="+tc.secrets)
 			acked := map[int64]string{}
+			late := 0 // lines read after the kill
 			deleted := map[int64]bool{}
+			tried := map[int64]bool{} // a delete started, maybe not finished
 			rotated := map[int64]bool{}
 			for round := 0; round < 3; round++ {
 				cmd := exec.Command(os.Args[0], "-test.run=^$")
@@ -113,32 +119,50 @@ func TestDurabilityKill9(t *testing.T) {
 				if err := cmd.Start(); err != nil {
 					t.Fatal(err)
 				}
+				// Read to the end, past the kill: a line the child wrote
+				// before it died is an acknowledgement like any other,
+				// and every one of them is checked below.
 				sc := bufio.NewScanner(stdout)
-				n := 0
+				n, killed := 0, false
 				target := 25 + round*7
 				for sc.Scan() {
 					f := strings.Fields(sc.Text())
-					if len(f) == 0 {
+					if len(f) < 2 {
 						continue
 					}
-					id, _ := strconv.ParseInt(f[1], 10, 64)
+					id, err := strconv.ParseInt(f[1], 10, 64)
+					if f[0] == "ERR" {
+						t.Fatalf("child: %s", sc.Text())
+					}
+					if err != nil {
+						t.Fatalf("child wrote %q", sc.Text())
+					}
 					switch f[0] {
 					case "ACK":
+						if len(f) != 3 {
+							t.Fatalf("child wrote %q", sc.Text())
+						}
 						acked[id] = f[2]
 						n++
+					case "TRYDEL":
+						tried[id] = true
 					case "DEL":
 						deleted[id] = true
 					case "ROT":
 						rotated[id] = true
-					case "ERR":
-						t.Fatalf("child: %s", sc.Text())
 					}
-					if n == target {
+					if killed {
+						late++
+					}
+					if n == target && !killed {
 						// In the middle of the next write, most likely.
 						time.Sleep(time.Duration(round) * time.Millisecond)
 						cmd.Process.Signal(syscall.SIGKILL)
-						break
+						killed = true
 					}
+				}
+				if !killed {
+					t.Fatalf("child stopped after %d acknowledgements without being killed", n)
 				}
 				cmd.Wait()
 			}
@@ -172,6 +196,9 @@ func TestDurabilityKill9(t *testing.T) {
 					continue
 				}
 				a, ok := byID[id]
+				if !ok && tried[id] {
+					continue // its delete was under way when the child died
+				}
 				if !ok || a.Name != name {
 					t.Errorf("acknowledged account %d (%s) lost", id, name)
 					continue
@@ -205,7 +232,7 @@ func TestDurabilityKill9(t *testing.T) {
 			if len(acked) < 60 {
 				t.Fatalf("only %d writes acknowledged: the test proved little", len(acked))
 			}
-			t.Logf("%d acknowledged creates, %d deletes, %d rotations survived 3 kill -9", len(acked), len(deleted), len(rotated))
+			t.Logf("%d acknowledged creates, %d deletes, %d rotations survived 3 kill -9 (%d lines read after a kill)", len(acked), len(deleted), len(rotated), late)
 			if tc.secrets == "keychain" {
 				for _, a := range list {
 					mgr.Delete(ctx, a.ID)
