@@ -55,9 +55,9 @@ type Config struct {
 	Limits       openai.Limits // live
 
 	ImageFetchTimeout time.Duration // live; default 15 s
-	// AllowPrivateImageURLs lets image_url fetch loopback/private hosts
-	// (tests only: it opens the gateway to SSRF).
-	AllowPrivateImageURLs bool
+	// allowPrivateImageURLs lets image_url fetch loopback/private hosts.
+	// Only tests set it (export_test.go): it would open the gateway to SSRF.
+	allowPrivateImageURLs bool
 
 	ModelStickiness  bool          // live
 	StickinessWindow time.Duration // default 30 min
