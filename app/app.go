@@ -20,6 +20,7 @@ import (
 	"github.com/gemgate/gemini-gateway/gateway/logging"
 	"github.com/gemgate/gemini-gateway/gateway/pool"
 	"github.com/gemgate/gemini-gateway/gateway/upstream"
+	"github.com/gemgate/gemini-gateway/internal/daycount"
 	"github.com/gemgate/gemini-gateway/keystore"
 )
 
@@ -43,7 +44,7 @@ type App struct {
 	Checker  *pool.Checker
 	Server   *gateway.Server
 	// Requests counts chat requests per day in the database.
-	Requests *dayCounter
+	Requests *daycount.Counter
 
 	// SecretBackend describes where new secrets go, for the UI.
 	SecretBackend string
@@ -153,12 +154,12 @@ func Build(ctx context.Context, cfg *Config, logOut io.Writer) (*App, error) {
 		Pool: p, Checker: a.Checker, Accounts: mgr, Upstream: up, Bus: a.Bus, Log: a.Log,
 		ImportPython: store.ReadPythonAccounts,
 	})
-	a.Requests = &dayCounter{
-		store: st, total: a.Server.RequestsTotal, counted: a.Server.RequestCounted(),
-		now: time.Now, log: a.Log, flushGap: time.Second,
+	a.Requests = &daycount.Counter{
+		Store: st, Total: a.Server.RequestsTotal, Counted: a.Server.RequestCounted(),
+		Now: time.Now, Log: a.Log, FlushGap: time.Second,
 	}
 	if st.Dialect() == store.DialectPostgres {
-		a.Requests.refresh = 30 * time.Second // other instances count too
+		a.Requests.Refresh = 30 * time.Second // other instances count too
 	}
 	a.startBackground()
 	return a, nil
@@ -208,7 +209,7 @@ func (a *App) startBackground() {
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
-		a.Requests.run(a.ctx)
+		a.Requests.Run(a.ctx)
 	}()
 	if ch, err := a.Store.Watch(a.ctx); err == nil && ch != nil {
 		a.wg.Add(1)
