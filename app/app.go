@@ -39,7 +39,8 @@ type App struct {
 
 	Store    *store.Store
 	Accounts *accounts.Manager
-	Upstream *upstream.Client
+	Upstream *upstream.Client // swapped by swapUpstream under upMu
+	upMu     sync.Mutex
 	Pool     *pool.Pool
 	Checker  *pool.Checker
 	Server   *gateway.Server
@@ -242,6 +243,8 @@ func (a *App) SetConfig(c *Config) {
 // swapUpstream replaces the upstream client (proxy, timeouts or hosts
 // changed); requests in flight finish on the old one.
 func (a *App) swapUpstream(up *upstream.Client) {
+	a.upMu.Lock()
+	defer a.upMu.Unlock()
 	old := a.Upstream
 	a.Upstream = up
 	a.Pool.SetUpstream(up)
@@ -310,7 +313,9 @@ func (a *App) Close(ctx context.Context) error {
 	a.cancel()
 	a.wg.Wait()
 	a.Pool.Close()
+	a.upMu.Lock()
 	a.Upstream.CloseIdleConnections()
+	a.upMu.Unlock()
 	if cerr := a.Store.Close(); cerr != nil && err == nil {
 		err = cerr
 	}

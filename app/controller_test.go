@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -129,5 +130,32 @@ func TestControllerSettings(t *testing.T) {
 	key, err := c.RegenerateAPIKey()
 	if err != nil || !strings.HasPrefix(key, "sk-gg-") || a.Server.Config().APIKey != key {
 		t.Fatalf("regenerate: %q %v", key, err)
+	}
+}
+
+// TestControllerSaveSettingsConcurrent saves two settings from two
+// goroutines, as the UI may: neither save may lose the other's change.
+func TestControllerSaveSettingsConcurrent(t *testing.T) {
+	fake := fakeupstream.Start(fakeupstream.Options{})
+	defer fake.Close()
+	d := fakeupstream.DemoAccount(53)
+	fake.AddAccount(d)
+	a := startApp(t, fake, map[string]string{"SECURE_C_SES": d.SecureCSES, "CSESIDX": d.CSESIDX, "CONFIG_ID": d.ConfigID})
+	c := newController(a.App)
+	defer c.close()
+	var wg sync.WaitGroup
+	for _, kv := range [][3]string{{"REASONING_OUTPUT", "off", "think"}, {"HEALTH_CHECK_INTERVAL", "5m", "7m"}} {
+		wg.Go(func() {
+			for i := range 8 {
+				if _, err := c.SaveSettings(map[string]string{kv[0]: kv[1+i%2]}); err != nil {
+					t.Errorf("%s: %v", kv[0], err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	saved, _ := LoadSettings(a.Config().DataDir)
+	if saved["REASONING_OUTPUT"] != "think" || saved["HEALTH_CHECK_INTERVAL"] != "7m" {
+		t.Errorf("saved %v: a concurrent save lost a change", saved)
 	}
 }

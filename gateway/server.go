@@ -181,7 +181,9 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// Deps are the server's collaborators.
+// Deps are the server's collaborators. Accounts.OnChange must reload the
+// changed account in Pool (app.go and the tests' harness wire it): the
+// admin handlers rely on it and do not reload again.
 type Deps struct {
 	Pool     *pool.Pool
 	Checker  *pool.Checker
@@ -198,7 +200,7 @@ type Server struct {
 	deps    Deps
 	log     *slog.Logger
 	handler http.Handler
-	sticky  *pool.Stickiness
+	sticky  *stickiness
 	files   *fileStore
 
 	mu  sync.RWMutex
@@ -224,7 +226,7 @@ func New(cfg Config, d Deps) *Server {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{deps: d, log: d.Log, cfg: cfg, files: newFileStore(256 << 20), counted: make(chan struct{}, 1)}
-	s.sticky = pool.NewStickiness(cfg.StickinessWindow)
+	s.sticky = newStickiness(cfg.StickinessWindow)
 	s.handler = s.routes()
 	return s
 }
