@@ -1,6 +1,5 @@
 // Package fakeupstream is an in-process imitation of Google's private
-// "Gemini Business widget" protocol (see /work/shared/upstream-protocol.md,
-// §12), the one test double every test and benchmark of the gateway runs
+// "Gemini Business widget" protocol (see docs/upstream-protocol.md), the one test double every test and benchmark of the gateway runs
 // against, because the real upstream cannot be reached from tests.
 //
 // It serves the three real hosts on one HTTP server under distinct path
