@@ -4,14 +4,17 @@ package app
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/gemgate/gemini-gateway/gateway/events"
 	"github.com/gemgate/gemini-gateway/gateway/upstream/fakeupstream"
 	"github.com/gemgate/gemini-gateway/ui"
 )
@@ -158,4 +161,34 @@ func TestControllerSaveSettingsConcurrent(t *testing.T) {
 	if saved["REASONING_OUTPUT"] != "think" || saved["HEALTH_CHECK_INTERVAL"] != "7m" {
 		t.Errorf("saved %v: a concurrent save lost a change", saved)
 	}
+}
+
+// TestControllerShowsDroppedEvents blocks the controller's consumer so the
+// bus drops events, and checks that the request log says so.
+func TestControllerShowsDroppedEvents(t *testing.T) {
+	c := newController(&App{Bus: &events.Bus{}})
+	defer c.close()
+	release, held := make(chan struct{}), make(chan struct{}, 1)
+	var sawDropped atomic.Bool // the log keeps 1,000 rows, fewer than the buffer
+	cancel := c.Subscribe(func(ev ui.Event) {
+		if ev.Request != nil && strings.Contains(ev.Request.Error, "events dropped") {
+			sawDropped.Store(true)
+		}
+		select {
+		case held <- struct{}{}:
+			<-release // hold the consumer on the first event
+		default:
+		}
+	})
+	defer cancel()
+	publish := func(id string) {
+		c.a.Bus.Publish(events.Event{Kind: events.RequestFinished, Request: &events.RequestInfo{ID: id, Status: 200}})
+	}
+	publish("first")
+	<-held
+	for i := range 1100 { // more than the controller's buffer of 1024
+		publish(fmt.Sprint("r", i))
+	}
+	close(release)
+	waitUntil(t, 5*time.Second, "a row saying events were dropped", sawDropped.Load)
 }
