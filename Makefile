@@ -47,7 +47,7 @@ test-go: lint
 FUZZ_TARGETS := \
 	./gateway/upstream:FuzzArrayScanner ./gateway/upstream:FuzzStreamDecode ./gateway/upstream:FuzzParseOXSRF ./gateway/upstream:FuzzElementDecode ./gateway/upstream:FuzzMergeSetCookies \
 	./gateway/openai:FuzzDecodeChatRequest ./gateway/openai:FuzzSSERoundTrip \
-	./gateway/accounts:FuzzParseImport \
+	./gateway/accounts:FuzzParseImport ./internal/dotenv:FuzzParseLine \
 	./gateway/upstream:FuzzDecodeMaybeBase64 \
 	./gateway/tools:FuzzParser \
 	./gateway:FuzzOriginAllowed ./app/store:FuzzPythonDSN

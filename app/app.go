@@ -21,6 +21,7 @@ import (
 	"github.com/gemgate/gemini-gateway/gateway/signin"
 	"github.com/gemgate/gemini-gateway/gateway/upstream"
 	"github.com/gemgate/gemini-gateway/gateway/usage"
+	"github.com/gemgate/gemini-gateway/internal/daycount"
 	"github.com/gemgate/gemini-gateway/keystore"
 )
 
@@ -39,12 +40,13 @@ type App struct {
 
 	Store    *store.Store
 	Accounts *accounts.Manager
-	Upstream *upstream.Client
+	Upstream *upstream.Client // swapped by swapUpstream under upMu
+	upMu     sync.Mutex
 	Pool     *pool.Pool
 	Checker  *pool.Checker
 	Server   *gateway.Server
 	// Requests counts chat requests per day in the database.
-	Requests *dayCounter
+	Requests *daycount.Counter
 	// Signer runs browser sign-ins and silent refreshes; Refresher keeps
 	// accounts alive (HTTP refresh, then the browser profile).
 	Signer    *signin.Signer
@@ -193,12 +195,12 @@ func Build(ctx context.Context, cfg *Config, logOut io.Writer) (*App, error) {
 		ClientKeys: st,
 		Usage:      a.Usage,
 	})
-	a.Requests = &dayCounter{
-		store: st, total: a.Server.RequestsTotal, counted: a.Server.RequestCounted(),
-		now: time.Now, log: a.Log, flushGap: time.Second,
+	a.Requests = &daycount.Counter{
+		Store: st, Total: a.Server.RequestsTotal, Counted: a.Server.RequestCounted(),
+		Now: time.Now, Log: a.Log, FlushGap: time.Second,
 	}
 	if st.Dialect() == store.DialectPostgres {
-		a.Requests.refresh = 30 * time.Second // other instances count too
+		a.Requests.Refresh = 30 * time.Second // other instances count too
 	}
 	a.startBackground()
 	return a, nil
@@ -248,7 +250,7 @@ func (a *App) startBackground() {
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
-		a.Requests.run(a.ctx)
+		a.Requests.Run(a.ctx)
 	}()
 	a.wg.Add(1)
 	go func() {
@@ -298,6 +300,8 @@ func (a *App) SetConfig(c *Config) {
 // swapUpstream replaces the upstream client (proxy, timeouts or hosts
 // changed); requests in flight finish on the old one.
 func (a *App) swapUpstream(up *upstream.Client) {
+	a.upMu.Lock()
+	defer a.upMu.Unlock()
 	old := a.Upstream
 	a.Upstream = up
 	a.Pool.SetUpstream(up)
@@ -366,7 +370,9 @@ func (a *App) Close(ctx context.Context) error {
 	a.cancel()
 	a.wg.Wait()
 	a.Pool.Close()
+	a.upMu.Lock()
 	a.Upstream.CloseIdleConnections()
+	a.upMu.Unlock()
 	if cerr := a.Store.Close(); cerr != nil && err == nil {
 		err = cerr
 	}

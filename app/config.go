@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -17,6 +16,7 @@ import (
 	"github.com/gemgate/gemini-gateway/gateway/accounts"
 	"github.com/gemgate/gemini-gateway/gateway/pool"
 	"github.com/gemgate/gemini-gateway/gateway/upstream"
+	"github.com/gemgate/gemini-gateway/internal/dotenv"
 )
 
 // AppID is the application id: Fyne's id, the keychain service name and
@@ -449,47 +449,16 @@ func DefaultDataDir() string {
 	return filepath.Join(dir, "gemini-gateway")
 }
 
-// ReadDotEnv parses a .env file: KEY=value lines, optional "export ",
-// quotes, # comments.
+// ReadDotEnv parses a .env file with the program's one .env syntax
+// (internal/dotenv, which the account importer shares): KEY=value lines,
+// optional "export ", quotes, # comments.
 func ReadDotEnv(path string) (map[string]string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	out := map[string]string{}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		line = strings.TrimPrefix(line, "export ")
-		k, v, ok := strings.Cut(line, "=")
-		k = strings.TrimSpace(k)
-		if !ok || k == "" || strings.ContainsAny(k, " \t") {
-			return nil, fmt.Errorf("%s:%d: want KEY=value", path, n)
-		}
-		out[k] = unquote(strings.TrimSpace(v))
-	}
-	return out, sc.Err()
-}
-
-func unquote(v string) string {
-	if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') {
-		if end := strings.IndexByte(v[1:], v[0]); end >= 0 {
-			inner := v[1 : end+1]
-			if v[0] == '"' {
-				inner = strings.NewReplacer(`\n`, "\n", `\"`, `"`, `\\`, `\`).Replace(inner)
-			}
-			return inner
-		}
-	}
-	if i := strings.Index(v, " #"); i >= 0 {
-		v = strings.TrimSpace(v[:i])
-	}
-	return v
+	return dotenv.Parse(f, path)
 }
 
 // Layer is one source of variables.

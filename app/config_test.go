@@ -130,3 +130,21 @@ func TestLanguageAndTimeZoneDefaults(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+// TestReadDotEnvSharedSyntax checks that a .env file is read with the same
+// syntax as a .env block pasted into the importer (internal/dotenv): the
+// forms the two used to read differently, and an error that names the
+// line without quoting it.
+func TestReadDotEnvSharedSyntax(t *testing.T) {
+	p := filepath.Join(t.TempDir(), ".env")
+	os.WriteFile(p, []byte("A=\"x\\ny\"\nset B=2\n$env:C = \"3\"\nD=\"a\\qb\"\n"), 0o600)
+	got, err := ReadDotEnv(p)
+	if err != nil || got["A"] != "x\ny" || got["B"] != "2" || got["C"] != "3" || got["D"] != `a\qb` {
+		t.Errorf("ReadDotEnv = %q, %v", got, err)
+	}
+	os.WriteFile(p, []byte("A=1\nAPI_KEY=\"sk-secret-value\n"), 0o600)
+	_, err = ReadDotEnv(p)
+	if err == nil || !strings.Contains(err.Error(), ".env:2") || strings.Contains(err.Error(), "sk-secret") {
+		t.Errorf("error %v: want the line named and its value not quoted", err)
+	}
+}

@@ -58,6 +58,9 @@ func (c *controller) close() {
 func (c *controller) fanOut() {
 	defer close(c.done)
 	for ev := range c.sub.C {
+		if n := c.sub.Dropped(); n > 0 {
+			c.droppedRow(n)
+		}
 		var out ui.Event
 		switch ev.Kind {
 		case events.AccountChanged, events.AccountNeedsSignIn:
@@ -92,6 +95,26 @@ func (c *controller) fanOut() {
 		for _, fn := range fns {
 			fn(out)
 		}
+	}
+}
+
+// droppedRow puts a line into the request log saying that n events were
+// lost because this consumer fell behind, so that the log never misses
+// rows silently.
+func (c *controller) droppedRow(n int) {
+	row := ui.RequestRow{Time: time.Now(), Error: fmt.Sprintf("%d events dropped: the request log fell behind, rows may be missing here", n)}
+	c.mu.Lock()
+	c.reqs = append(c.reqs, row)
+	if len(c.reqs) > maxRequests {
+		c.reqs = c.reqs[len(c.reqs)-maxRequests:]
+	}
+	fns := make([]func(ui.Event), 0, len(c.subs))
+	for _, fn := range c.subs {
+		fns = append(fns, fn)
+	}
+	c.mu.Unlock()
+	for _, fn := range fns {
+		fn(ui.Event{Kind: ui.EventRequest, Request: &row})
 	}
 }
 

@@ -3,60 +3,63 @@
 package app
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"time"
 
-	"github.com/gemgate/gemini-gateway/gateway/openai"
+	gwopenai "github.com/gemgate/gemini-gateway/gateway/openai"
 	"github.com/gemgate/gemini-gateway/ui"
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+	"github.com/openai/openai-go/v3/packages/ssestream"
 )
 
 // chatClient is a plain HTTP client: the test chat goes through the real
 // listener, exactly like an IDE, so it tests what IDEs see.
 var chatClient = &http.Client{Transport: &http.Transport{Proxy: nil, DisableCompression: true}}
 
-// Chat streams one reply from the local gateway.
-func (c *controller) Chat(ctx context.Context, req ui.ChatRequest, on func(ui.ChatEvent)) error {
-	type part struct {
-		Type     string `json:"type"`
-		Text     string `json:"text,omitempty"`
-		ImageURL *struct {
-			URL string `json:"url"`
-		} `json:"image_url,omitempty"`
-	}
-	type message struct {
-		Role    string `json:"role"`
-		Content any    `json:"content"`
-	}
-	var msgs []message
+// chatParams turns the panel's request into the SDK's.
+func chatParams(req ui.ChatRequest) openai.ChatCompletionNewParams {
+	var msgs []openai.ChatCompletionMessageParamUnion
 	if s := strings.TrimSpace(req.System); s != "" {
-		msgs = append(msgs, message{Role: "system", Content: s})
+		msgs = append(msgs, openai.SystemMessage(s))
 	}
 	for _, m := range req.Messages {
-		if len(m.Images) == 0 {
-			msgs = append(msgs, message{Role: m.Role, Content: m.Text})
+		if m.Role == "assistant" {
+			msgs = append(msgs, openai.AssistantMessage(m.Text))
 			continue
 		}
-		parts := []part{{Type: "text", Text: m.Text}}
-		for _, img := range m.Images {
-			p := part{Type: "image_url", ImageURL: &struct {
-				URL string `json:"url"`
-			}{URL: "data:" + img.MIME + ";base64," + base64.StdEncoding.EncodeToString(img.Data)}}
-			parts = append(parts, p)
+		if len(m.Images) == 0 {
+			msgs = append(msgs, openai.UserMessage(m.Text))
+			continue
 		}
-		msgs = append(msgs, message{Role: m.Role, Content: parts})
+		parts := []openai.ChatCompletionContentPartUnionParam{openai.TextContentPart(m.Text)}
+		for _, img := range m.Images {
+			parts = append(parts, openai.ImageContentPart(openai.ChatCompletionContentPartImageImageURLParam{
+				URL: "data:" + img.MIME + ";base64," + base64.StdEncoding.EncodeToString(img.Data),
+			}))
+		}
+		msgs = append(msgs, openai.UserMessage(parts))
 	}
-	body, _ := json.Marshal(map[string]any{
-		"model": req.Model, "stream": true, "stream_options": map[string]bool{"include_usage": true}, "messages": msgs,
-	})
+	return openai.ChatCompletionNewParams{
+		Model:         req.Model,
+		Messages:      msgs,
+		StreamOptions: openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)},
+	}
+}
+
+// Chat streams one reply from the local gateway with the official OpenAI
+// Go SDK: the panel exists to show that a real client works, so it is
+// one. ChatRaw frames are the chunks the SDK parsed ("data: " and their
+// JSON); keep-alive comments and [DONE] are consumed by the SDK.
+func (c *controller) Chat(ctx context.Context, req ui.ChatRequest, on func(ui.ChatEvent)) error {
 	status := c.Status()
 	if !status.Running {
 		err := errors.New("the gateway is stopped: start it first")
@@ -64,17 +67,15 @@ func (c *controller) Chat(ctx context.Context, req ui.ChatRequest, on func(ui.Ch
 		return err
 	}
 	base := strings.TrimSuffix(c.BaseURL(), "/v1")
-	reqID := openai.NewCompletionID()[len("chatcmpl-"):]
-	reqID = "chat-" + reqID
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/chat/completions", bytes.NewReader(body))
-	if err != nil {
-		on(ui.ChatEvent{Kind: ui.ChatError, Err: err})
-		return err
-	}
-	hreq.Header.Set("Content-Type", "application/json")
-	hreq.Header.Set("Authorization", "Bearer "+c.APIKey())
-	hreq.Header.Set("X-Request-Id", reqID)
-	hreq.Header.Set("User-Agent", "gemini-gateway-test-chat/"+Version)
+	reqID := "chat-" + gwopenai.NewCompletionID()[len("chatcmpl-"):]
+	client := openai.NewClient(
+		option.WithBaseURL(base+"/v1/"),
+		option.WithAPIKey(c.APIKey()),
+		option.WithHTTPClient(chatClient),
+		option.WithMaxRetries(0), // show what happened, as an IDE's first try sees it
+		option.WithHeader("X-Request-Id", reqID),
+		option.WithHeader("User-Agent", "gemini-gateway-test-chat/"+Version),
+	)
 	logLine := c.awaitRequest(reqID)
 	defer c.forgetRequest(reqID)
 
@@ -85,87 +86,36 @@ func (c *controller) Chat(ctx context.Context, req ui.ChatRequest, on func(ui.Ch
 		on(ui.ChatEvent{Kind: ui.ChatError, Err: err, Stats: stats})
 		return err
 	}
-	resp, err := chatClient.Do(hreq)
-	if err != nil {
-		if ctx.Err() != nil {
-			return fail(errors.New("stopped"))
-		}
-		return fail(fmt.Errorf("cannot reach the gateway at %s: %v", base, err))
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		var e struct {
-			Error struct{ Message, Code string }
-		}
-		json.NewDecoder(resp.Body).Decode(&e)
-		if e.Error.Message == "" {
-			e.Error.Message = resp.Status
-		}
-		return fail(fmt.Errorf("HTTP %d: %s", resp.StatusCode, e.Error.Message))
-	}
+	stream := client.Chat.Completions.NewStreaming(ctx, chatParams(req))
+	defer stream.Close()
 	var first time.Time
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 16<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" {
-			continue
-		}
-		on(ui.ChatEvent{Kind: ui.ChatRaw, Text: line})
-		data, ok := strings.CutPrefix(line, "data: ")
-		if !ok {
-			continue
-		}
-		if data == "[DONE]" {
-			break
-		}
-		var chunk struct {
-			Model   string `json:"model"`
-			Choices []struct {
-				Delta struct {
-					Content          string `json:"content"`
-					ReasoningContent string `json:"reasoning_content"`
-				} `json:"delta"`
-			} `json:"choices"`
-			Usage *struct {
-				CompletionTokens int `json:"completion_tokens"`
-			} `json:"usage"`
-			Error *struct{ Message string } `json:"error"`
-		}
-		if err := json.Unmarshal([]byte(data), &chunk); err != nil {
-			continue
-		}
-		if chunk.Error != nil {
-			return fail(errors.New(chunk.Error.Message))
-		}
+	for stream.Next() {
+		chunk := stream.Current()
+		on(ui.ChatEvent{Kind: ui.ChatRaw, Text: "data: " + chunk.RawJSON()})
 		if chunk.Model != "" {
 			stats.Model = chunk.Model
 		}
-		if chunk.Usage != nil {
-			stats.Tokens = chunk.Usage.CompletionTokens
+		if chunk.JSON.Usage.Valid() {
+			stats.Tokens = int(chunk.Usage.CompletionTokens)
 		}
 		for _, ch := range chunk.Choices {
 			for _, d := range [...]struct {
 				kind ui.ChatEventKind
 				text string
-			}{{ui.ChatReasoning, ch.Delta.ReasoningContent}, {ui.ChatContent, ch.Delta.Content}} {
-				kind, text := d.kind, d.text
-				if text == "" {
+			}{{ui.ChatReasoning, reasoningOf(ch.Delta)}, {ui.ChatContent, ch.Delta.Content}} {
+				if d.text == "" {
 					continue
 				}
 				if first.IsZero() {
 					first = time.Now()
 					stats.TTFT = first.Sub(start)
 				}
-				on(ui.ChatEvent{Kind: kind, Text: text})
+				on(ui.ChatEvent{Kind: d.kind, Text: d.text})
 			}
 		}
 	}
-	if err := sc.Err(); err != nil {
-		if ctx.Err() != nil {
-			return fail(errors.New("stopped"))
-		}
-		return fail(fmt.Errorf("the stream broke: %v", err))
+	if err := stream.Err(); err != nil {
+		return fail(chatError(ctx, base, err))
 	}
 	stats.Duration = time.Since(start)
 	if !first.IsZero() && stats.Tokens > 0 {
@@ -208,4 +158,50 @@ func (c *controller) GeneratedFile(ctx context.Context, name string) ([]byte, er
 		return nil, fmt.Errorf("HTTP %d (generated files expire after GENERATED_FILE_TTL)", resp.StatusCode)
 	}
 	return io.ReadAll(io.LimitReader(resp.Body, 256<<20))
+}
+
+// reasoningOf reads the gateway's reasoning_content, a field the OpenAI
+// API does not have and the SDK keeps among a delta's extra fields.
+func reasoningOf(d openai.ChatCompletionChunkChoiceDelta) string {
+	f, ok := d.JSON.ExtraFields["reasoning_content"]
+	if !ok {
+		return ""
+	}
+	var s string
+	if json.Unmarshal([]byte(f.Raw()), &s) != nil {
+		return ""
+	}
+	return s
+}
+
+// chatError says what went wrong in the panel's words: the gateway's own
+// message for an HTTP error or an error event, not the SDK's dump.
+func chatError(ctx context.Context, base string, err error) error {
+	if ctx.Err() != nil {
+		return errors.New("stopped")
+	}
+	var apiErr *openai.Error
+	if errors.As(err, &apiErr) {
+		msg := apiErr.Message
+		if msg == "" {
+			msg = http.StatusText(apiErr.StatusCode)
+		}
+		return fmt.Errorf("HTTP %d: %s", apiErr.StatusCode, msg)
+	}
+	var se *ssestream.StreamError
+	if errors.As(err, &se) {
+		var e struct {
+			Error struct{ Message string } `json:"error"`
+		}
+		if json.Unmarshal(se.Event.Data, &e) == nil && e.Error.Message != "" {
+			return errors.New(e.Error.Message)
+		}
+		return errors.New("the gateway sent an error event")
+	}
+	var ne net.Error
+	var oe *net.OpError
+	if errors.As(err, &oe) || errors.As(err, &ne) {
+		return fmt.Errorf("cannot reach the gateway at %s: %v", base, err)
+	}
+	return fmt.Errorf("the stream broke: %v", err)
 }

@@ -5,6 +5,7 @@ package app
 import (
 	"context"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gemgate/gemini-gateway/gateway/upstream"
@@ -124,9 +125,16 @@ func (c *controller) Settings() []ui.Setting {
 	return out
 }
 
+// saveMu makes each SaveSettings one load-change-save-apply: the UI calls
+// it from goroutines, and two at once would each save the settings file
+// without the other's change.
+var saveMu sync.Mutex
+
 // SaveSettings validates each changed value, stores them in settings.json
 // and applies what can be applied without restarting the app.
 func (c *controller) SaveSettings(values map[string]string) (ui.SaveResult, error) {
+	saveMu.Lock()
+	defer saveMu.Unlock()
 	known := map[string]uiSetting{}
 	for _, s := range uiSettings {
 		known[s.name] = s

@@ -4,14 +4,18 @@ package app
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gemgate/gemini-gateway/gateway/accounts"
+	"github.com/gemgate/gemini-gateway/gateway/events"
 	"github.com/gemgate/gemini-gateway/gateway/pool"
 	"github.com/gemgate/gemini-gateway/gateway/upstream/fakeupstream"
 	"github.com/gemgate/gemini-gateway/ui"
@@ -149,4 +153,61 @@ func TestUIAccountLifecycleFields(t *testing.T) {
 	if !u.ExpiresAt.Equal(exp) || !u.LastSignInAt.Equal(in) || !u.LastRefreshAt.Equal(ref) || u.State != "needs_sign_in" || u.Usable {
 		t.Fatalf("%+v", u)
 	}
+}
+
+// TestControllerSaveSettingsConcurrent saves two settings from two
+// goroutines, as the UI may: neither save may lose the other's change.
+func TestControllerSaveSettingsConcurrent(t *testing.T) {
+	fake := fakeupstream.Start(fakeupstream.Options{})
+	defer fake.Close()
+	d := fakeupstream.DemoAccount(53)
+	fake.AddAccount(d)
+	a := startApp(t, fake, map[string]string{"SECURE_C_SES": d.SecureCSES, "CSESIDX": d.CSESIDX, "CONFIG_ID": d.ConfigID})
+	c := newController(a.App)
+	defer c.close()
+	var wg sync.WaitGroup
+	for _, kv := range [][3]string{{"REASONING_OUTPUT", "off", "think"}, {"HEALTH_CHECK_INTERVAL", "5m", "7m"}} {
+		wg.Go(func() {
+			for i := range 8 {
+				if _, err := c.SaveSettings(map[string]string{kv[0]: kv[1+i%2]}); err != nil {
+					t.Errorf("%s: %v", kv[0], err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	saved, _ := LoadSettings(a.Config().DataDir)
+	if saved["REASONING_OUTPUT"] != "think" || saved["HEALTH_CHECK_INTERVAL"] != "7m" {
+		t.Errorf("saved %v: a concurrent save lost a change", saved)
+	}
+}
+
+// TestControllerShowsDroppedEvents blocks the controller's consumer so the
+// bus drops events, and checks that the request log says so.
+func TestControllerShowsDroppedEvents(t *testing.T) {
+	c := newController(&App{Bus: &events.Bus{}})
+	defer c.close()
+	release, held := make(chan struct{}), make(chan struct{}, 1)
+	var sawDropped atomic.Bool // the log keeps 1,000 rows, fewer than the buffer
+	cancel := c.Subscribe(func(ev ui.Event) {
+		if ev.Request != nil && strings.Contains(ev.Request.Error, "events dropped") {
+			sawDropped.Store(true)
+		}
+		select {
+		case held <- struct{}{}:
+			<-release // hold the consumer on the first event
+		default:
+		}
+	})
+	defer cancel()
+	publish := func(id string) {
+		c.a.Bus.Publish(events.Event{Kind: events.RequestFinished, Request: &events.RequestInfo{ID: id, Status: 200}})
+	}
+	publish("first")
+	<-held
+	for i := range 1100 { // more than the controller's buffer of 1024
+		publish(fmt.Sprint("r", i))
+	}
+	close(release)
+	waitUntil(t, 5*time.Second, "a row saying events were dropped", sawDropped.Load)
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/gemgate/gemini-gateway/assets"
 	"github.com/gemgate/gemini-gateway/gateway"
+	"github.com/gemgate/gemini-gateway/internal/idleloop"
 	"github.com/gemgate/gemini-gateway/ui"
 )
 
@@ -71,7 +72,7 @@ func runGUI(cfg *Config) int {
 	// Fyne's loop sleeps while the window is hidden; everything that
 	// needs it (panel updates, tray clicks, a second launch) goes through
 	// idle.Do, which wakes it.
-	idle := newIdleLoop()
+	idle := idleloop.New()
 	quit := func() {
 		idle.Stop()
 		// The driver's Quit, as Fyne's own SIGTERM handler does, not the

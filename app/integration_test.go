@@ -389,7 +389,7 @@ func TestSharedPoolOnPostgres(t *testing.T) {
 		return err == nil && n == wantToday
 	})
 	for name, x := range map[string]*testApp{"A": a, "B": b} {
-		x.Requests.sync(ctx)
+		x.Requests.Sync(ctx)
 		if got := x.Requests.Today(); got != wantToday {
 			t.Errorf("instance %s shows %d requests today, want %d", name, got, wantToday)
 		}

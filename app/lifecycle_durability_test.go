@@ -9,7 +9,7 @@ import (
 
 	"github.com/gemgate/gemini-gateway/app/store"
 	"github.com/gemgate/gemini-gateway/gateway/accounts"
-	"github.com/gemgate/gemini-gateway/keystore"
+	"github.com/gemgate/gemini-gateway/internal/keystoretest"
 )
 
 // crashingStore stops the calling goroutine dead, as a process kill would
@@ -29,7 +29,7 @@ func (c *crashingStore) RecordSignIn(ctx context.Context, id int64, u accounts.S
 // crashingSecrets dies on Delete when crashOnDelete is set: the moment
 // after the row names the new secret and before the old one is gone.
 type crashingSecrets struct {
-	*keystore.Memory
+	*keystoretest.Memory
 	crashOnDelete bool
 }
 
@@ -66,7 +66,7 @@ func TestRefreshCrashNeverLosesTheCookie(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer st.Close()
-			mem := &crashingSecrets{Memory: keystore.NewMemory()}
+			mem := &crashingSecrets{Memory: keystoretest.NewMemory()}
 			cs := &crashingStore{Store: st}
 			mgr := &accounts.Manager{Store: cs, Backends: map[string]accounts.SecretStore{accounts.BackendKeychain: mem}, Default: accounts.BackendKeychain}
 			a, err := mgr.Create(ctx, accounts.Input{Name: "a", SecureCSES: "CSE.before", CSESIDX: "7", ConfigID: "d06739ca-6683-46db-bb51-07395a392439"})

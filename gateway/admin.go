@@ -217,10 +217,9 @@ func (s *Server) adminCreate(w http.ResponseWriter, r *http.Request) {
 	s.respondAccount(w, r.Context(), http.StatusCreated, a.ID)
 }
 
+// respondAccount answers with the account as the pool now has it: the
+// Manager's OnChange reloaded it when the write returned.
 func (s *Server) respondAccount(w http.ResponseWriter, ctx context.Context, status int, id int64) {
-	if err := s.deps.Pool.Reload(ctx, id); err != nil {
-		s.log.Warn("reload account", "account_id", id, "err", err)
-	}
 	v, ok := s.view(id)
 	if !ok {
 		accountError(accounts.ErrNotFound).Write(w)
@@ -272,7 +271,6 @@ func (s *Server) adminDelete(w http.ResponseWriter, r *http.Request) {
 		accountError(err).Write(w)
 		return
 	}
-	s.deps.Pool.Reload(r.Context(), id)
 	writeJSON(w, http.StatusOK, map[string]any{"deleted": id})
 }
 
@@ -359,9 +357,6 @@ func (s *Server) addInputs(ctx context.Context, m *accounts.Manager, inputs []ac
 			continue
 		}
 		res.Imported = append(res.Imported, ImportedJSON{ID: a.ID, Name: a.Name})
-	}
-	if !dry && len(res.Imported) > 0 {
-		s.deps.Pool.ReloadAll(ctx)
 	}
 }
 

@@ -13,7 +13,7 @@ import (
 	"github.com/gemgate/gemini-gateway/gateway/pool"
 	"github.com/gemgate/gemini-gateway/gateway/upstream"
 	"github.com/gemgate/gemini-gateway/gateway/upstream/fakeupstream"
-	"github.com/gemgate/gemini-gateway/keystore"
+	"github.com/gemgate/gemini-gateway/internal/keystoretest"
 )
 
 // BenchmarkGatewayStream is one streamed chat completion of 50 deltas
@@ -39,7 +39,7 @@ func BenchmarkGatewayStream(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	mgr := &accounts.Manager{Store: st, Backends: map[string]accounts.SecretStore{accounts.BackendKeychain: keystore.NewMemory()}, Default: accounts.BackendKeychain}
+	mgr := &accounts.Manager{Store: st, Backends: map[string]accounts.SecretStore{accounts.BackendKeychain: keystoretest.NewMemory()}, Default: accounts.BackendKeychain}
 	if _, err := mgr.Create(ctx, accounts.Input{Name: "bench", SecureCSES: a.SecureCSES, HostCOSES: a.HostCOSES, CSESIDX: a.CSESIDX, ConfigID: a.ConfigID}); err != nil {
 		b.Fatal(err)
 	}

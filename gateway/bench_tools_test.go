@@ -14,7 +14,7 @@ import (
 	"github.com/gemgate/gemini-gateway/gateway/pool"
 	"github.com/gemgate/gemini-gateway/gateway/upstream"
 	"github.com/gemgate/gemini-gateway/gateway/upstream/fakeupstream"
-	"github.com/gemgate/gemini-gateway/keystore"
+	"github.com/gemgate/gemini-gateway/internal/keystoretest"
 )
 
 // BenchmarkGatewayStreamTools compares a plain-text streamed answer of 50
@@ -47,7 +47,7 @@ func benchStreamBody(b *testing.B, body string) {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	mgr := &accounts.Manager{Store: st, Backends: map[string]accounts.SecretStore{accounts.BackendKeychain: keystore.NewMemory()}, Default: accounts.BackendKeychain}
+	mgr := &accounts.Manager{Store: st, Backends: map[string]accounts.SecretStore{accounts.BackendKeychain: keystoretest.NewMemory()}, Default: accounts.BackendKeychain}
 	if _, err := mgr.Create(ctx, accounts.Input{Name: "bench", SecureCSES: a.SecureCSES, HostCOSES: a.HostCOSES, CSESIDX: a.CSESIDX, ConfigID: a.ConfigID}); err != nil {
 		b.Fatal(err)
 	}

@@ -572,7 +572,7 @@ func TestHTTPImageURLRefusesPrivateAddresses(t *testing.T) {
 		t.Fatalf("%d %s", resp.StatusCode, b)
 	}
 	// Allowed for tests: the image is fetched and uploaded.
-	h2 := newHarness(t, harnessOpts{gw: func(c *gateway.Config) { c.AllowPrivateImageURLs = true }})
+	h2 := newHarness(t, harnessOpts{gw: gateway.AllowPrivateImageURLs})
 	resp = h2.do("POST", "/v1/chat/completions", body, nil)
 	if resp.StatusCode != 200 {
 		b, _ := io.ReadAll(resp.Body)

@@ -71,7 +71,7 @@ func TestFileTypesEndToEnd(t *testing.T) {
 		io.WriteString(w, "a,b\n1,2\n")
 	}))
 	h := newHarness(t, harnessOpts{gw: func(g *gateway.Config) {
-		g.AllowPrivateImageURLs = true
+		gateway.AllowPrivateImageURLs(g)
 		g.Limits.MaxFileBytes = 64 << 10
 	}})
 	post := func(part string) (int, string) {

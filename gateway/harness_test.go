@@ -24,7 +24,7 @@ import (
 	"github.com/gemgate/gemini-gateway/gateway/upstream"
 	"github.com/gemgate/gemini-gateway/gateway/upstream/fakeupstream"
 	"github.com/gemgate/gemini-gateway/gateway/usage"
-	"github.com/gemgate/gemini-gateway/keystore"
+	"github.com/gemgate/gemini-gateway/internal/keystoretest"
 )
 
 // harness is a real gateway on a loopback port in front of the fake
@@ -42,7 +42,7 @@ type harness struct {
 	checker *pool.Checker
 	mgr     *accounts.Manager
 	store   *store.Store
-	secrets *keystore.Memory
+	secrets *keystoretest.Memory
 	bus     *events.Bus
 	accts   []fakeupstream.Account
 	ids     []int64
@@ -132,7 +132,7 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 		t.Fatal(err)
 	}
 	h.store = st
-	h.secrets = keystore.NewMemory()
+	h.secrets = keystoretest.NewMemory()
 	h.mgr = &accounts.Manager{Store: st, Backends: map[string]accounts.SecretStore{accounts.BackendKeychain: h.secrets}, Default: accounts.BackendKeychain}
 	for i, a := range h.accts {
 		acct, err := h.mgr.Create(ctx, accounts.Input{Name: fmt.Sprintf("acct-%d", i+1), SecureCSES: a.SecureCSES, HostCOSES: a.HostCOSES, CSESIDX: a.CSESIDX, ConfigID: a.ConfigID})

@@ -51,7 +51,7 @@ func fetchImage(ctx context.Context, u string, cfg Config) ([]byte, error) {
 		maxBytes = 15 << 20
 	}
 	dialer := &net.Dialer{Timeout: cfg.ImageFetchTimeout}
-	if !cfg.AllowPrivateImageURLs {
+	if !cfg.allowPrivateImageURLs {
 		dialer.Control = func(network, address string, _ syscall.RawConn) error {
 			ap, err := netip.ParseAddrPort(address)
 			if err != nil || !publicAddr(ap.Addr()) {

@@ -71,9 +71,9 @@ type Config struct {
 	Limits          openai.Limits // live
 
 	ImageFetchTimeout time.Duration // live; default 15 s
-	// AllowPrivateImageURLs lets image_url fetch loopback/private hosts
-	// (tests only: it opens the gateway to SSRF).
-	AllowPrivateImageURLs bool
+	// allowPrivateImageURLs lets image_url fetch loopback/private hosts.
+	// Only tests set it (export_test.go): it would open the gateway to SSRF.
+	allowPrivateImageURLs bool
 
 	ModelStickiness  bool          // live
 	StickinessWindow time.Duration // default 30 min
@@ -245,7 +245,9 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// Deps are the server's collaborators.
+// Deps are the server's collaborators. Accounts.OnChange must reload the
+// changed account in Pool (app.go and the tests' harness wire it): the
+// admin handlers rely on it and do not reload again.
 type Deps struct {
 	Pool     *pool.Pool
 	Checker  *pool.Checker
@@ -270,7 +272,7 @@ type Server struct {
 	deps    Deps
 	log     *slog.Logger
 	handler http.Handler
-	sticky  *pool.Stickiness
+	sticky  *stickiness
 	files   *fileStore
 	drift   modelDrift
 
@@ -300,7 +302,7 @@ func New(cfg Config, d Deps) *Server {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{deps: d, log: d.Log, cfg: cfg, files: newFileStore(cfg.FilesDir, cfg.FileTTL, 256<<20), counted: make(chan struct{}, 1)}
-	s.sticky = pool.NewStickiness(cfg.StickinessWindow)
+	s.sticky = newStickiness(cfg.StickinessWindow)
 	s.keys.SetBuiltin(cfg.APIKey)
 	if err := s.ReloadClientKeys(context.Background()); err != nil {
 		s.log.Warn("read client keys", "err", err)

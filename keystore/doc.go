@@ -55,13 +55,16 @@ var (
 	// MinKeyLength characters.
 	ErrKeyTooShort = errors.New("GATEWAY_SECRET_KEY is too short: it must be at least 16 characters; " +
 		"use a long random value, for example the output of `openssl rand -base64 32`")
-	// ErrInjected is the default error a Faulty store injects.
-	ErrInjected = errors.New("keystore: injected failure")
 )
 
 // maxRefLen bounds a ref so that service+user stays far below the
 // keychains' name limits (Windows: 512 bytes for the target name).
 const maxRefLen = 128
+
+// CheckRef tells whether ref is a valid secret ref (ErrInvalidRef if
+// not), for stores outside this package that must accept the same refs,
+// such as the test double in internal/keystoretest.
+func CheckRef(ref string) error { return checkRef(ref) }
 
 // checkRef accepts the refs accounts.Manager makes (hex) and anything of
 // the same shape. '#' and '/' are excluded because they structure keychain

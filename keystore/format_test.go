@@ -15,9 +15,6 @@ func TestFormatHidesSecrets(t *testing.T) {
 	ctx := context.Background()
 	sec := accounts.Secrets{SecureCSES: cookie(64), HostCOSES: cookie(64), CSESIDX: "98765432101234"}
 
-	mem := NewMemory()
-	_ = mem.Set(ctx, "m", sec)
-	faulty := NewFaulty(mem)
 	fake := newFakeKeychain()
 	kr := newTestKeyring(t, fake)
 	_ = kr.Set(ctx, "k", sec)
@@ -29,16 +26,12 @@ func TestFormatHidesSecrets(t *testing.T) {
 		name string
 		v    any
 	}{
-		{"*Memory", mem}, {"Memory", *mem},
-		{"*Faulty", faulty},
 		{"*Keyring", kr}, {"Keyring", *kr},
 		{"*Sealed", sealed}, {"Sealed", *sealed},
 		{"struct holding them", struct {
-			M *Memory
 			K *Keyring
 			S *Sealed
-			F *Faulty
-		}{mem, kr, sealed, faulty}},
+		}{kr, sealed}},
 	}
 	verbs := []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d", "%T"}
 	for _, tt := range values {

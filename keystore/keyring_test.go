@@ -607,3 +607,9 @@ func TestSplitValue(t *testing.T) {
 		})
 	}
 }
+
+// The stores must satisfy the interface they are for.
+var (
+	_ accounts.SecretStore = (*Keyring)(nil)
+	_ accounts.SecretStore = (*Sealed)(nil)
+)

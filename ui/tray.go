@@ -28,8 +28,8 @@ type TrayActions struct {
 // arguments (now is taken from time.Now only for cooldown labels, see
 // trayMenuAt) so the menu can be tested without a tray.
 //
-// Over D-Bus an unchecked item loses its checkbox look (desktop-stack.md
-// §1.2), so every account label also says its state in words.
+// Over D-Bus (StatusNotifierItem menus) an unchecked item loses its
+// checkbox look, so every account label also says its state in words.
 func TrayMenu(st Status, accounts []Account, act TrayActions) *fyne.Menu {
 	return trayMenuAt(st, accounts, act, time.Now())
 }

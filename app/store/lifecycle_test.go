@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/gemgate/gemini-gateway/gateway/accounts"
-	"github.com/gemgate/gemini-gateway/keystore"
+	"github.com/gemgate/gemini-gateway/internal/keystoretest"
 )
 
 // The lifecycle part of the shared suite (runSuite lists these), run on
@@ -102,7 +102,7 @@ func testRecordSignIn(t *testing.T, e engine) {
 func testManagerSignIn(t *testing.T, e engine) {
 	s := freshStore(t, e)
 	ctx := t.Context()
-	mem := keystore.NewMemory()
+	mem := keystoretest.NewMemory()
 	var changed []int64
 	m := &accounts.Manager{Store: s, Backends: map[string]accounts.SecretStore{accounts.BackendKeychain: mem},
 		Default: accounts.BackendKeychain, OnChange: func(id int64) { changed = append(changed, id) }}

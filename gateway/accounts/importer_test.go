@@ -676,3 +676,31 @@ func leaks(msg, v string) bool {
 	}
 	return strings.Contains(msg, v)
 }
+
+// TestImportEnvEscapes pins the cases where the importer once read a .env
+// line differently from app.ReadDotEnv: both now read it with
+// internal/dotenv.
+func TestImportEnvEscapes(t *testing.T) {
+	for _, tc := range []struct{ line, want string }{
+		{`NAME="a\nb"`, "a\nb"},  // was "anb" here, a newline in ReadDotEnv
+		{`NAME="a\qb"`, `a\qb`},  // was "aqb" here
+		{`NAME="a\"b"`, `a"b`},   // the same in both
+		{`export NAME=x`, "x"},   // export was the only prefix ReadDotEnv took
+		{`set NAME=x`, "x"},      // cmd.exe
+		{`$env:NAME = "x"`, "x"}, // PowerShell
+	} {
+		k, v, ok := parseEnvAssign(tc.line)
+		if !ok || k != "NAME" || v != tc.want {
+			t.Errorf("parseEnvAssign(%q) = %q, %q, %v; want NAME, %q", tc.line, k, v, ok, tc.want)
+		}
+	}
+	// A quote left open is no assignment (it was read to the line's end).
+	_, problems := ParseImport("SECURE_C_SES=\"" + ses1 + "\nCSESIDX=" + idx1 + "\nCONFIG_ID=" + cid1 + "\n")
+	found := false
+	for _, p := range problems {
+		found = found || strings.Contains(p.Message, "ignored 1 line(s)")
+	}
+	if !found {
+		t.Errorf("problems %q: want the open-quoted line reported as ignored", problems)
+	}
+}

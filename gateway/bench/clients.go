@@ -93,6 +93,12 @@ func (d *Direct) Stream(ctx context.Context, record bool) (r StreamResult) {
 // SSE streams a chat completion from the gateway over HTTP and parses the
 // server-sent events as an OpenAI client does: line by line, each data
 // payload decoded as JSON, until data: [DONE].
+//
+// It is a measuring instrument, not the app's client (that is the
+// openai-go SDK in app/controller_chat.go): it must cost the same per
+// delta in every run and against both targets it compares (the gateway
+// and the direct upstream client), record each delta's arrival time, and
+// fail when [DONE] is missing, which the SDK treats as a normal end.
 type SSE struct {
 	HTTP   *http.Client
 	URL    string // …/v1/chat/completions

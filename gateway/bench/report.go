@@ -116,7 +116,7 @@ func (c *Case) Fill() {
 	}
 }
 
-// Target is one goal of issue 7 and whether this run met it.
+// Target is one performance goal (bench/README.md) and whether this run met it.
 type Target struct {
 	Name   string  `json:"name"`
 	Value  float64 `json:"value"`

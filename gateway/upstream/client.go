@@ -3,7 +3,7 @@
 // widgetAddContextFile and the streamed widgetStreamAssist, whose JSON array
 // it parses incrementally into answer, thought and file events.
 //
-// The protocol is reverse-engineered (see shared/upstream-protocol.md), so
+// The protocol is reverse-engineered (see docs/upstream-protocol.md), so
 // every host, header value, language and timeout is configuration. Every
 // failure is an *Error whose Kind tells the account pool what to do.
 package upstream

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"strconv"
 	"time"
 )
 
@@ -176,13 +175,4 @@ func (c *Client) CheckAccount(ctx context.Context, cr Credentials) (CheckResult,
 	// Deleting is housekeeping: a failure there does not fail the check.
 	_ = c.DeleteSession(ctx, cr, session)
 	return CheckResult{Latency: c.cfg.Now().Sub(start)}, nil
-}
-
-// ValidCSESIDX reports whether s looks like a csesidx (digits only).
-func ValidCSESIDX(s string) bool {
-	if s == "" || len(s) > 20 {
-		return false
-	}
-	_, err := strconv.ParseUint(s, 10, 64)
-	return err == nil
 }

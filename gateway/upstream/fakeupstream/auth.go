@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// Protocol constants the fake checks JWTs against (spec §3.2).
+// Protocol constants the fake checks JWTs against (docs/upstream-protocol.md, "Signing in").
 const (
 	jwtIssuer   = "https://business.gemini.google"
 	jwtAudience = "https://biz-discoveryengine.googleapis.com"
@@ -252,7 +252,8 @@ type caller struct {
 	keySeq  uint64
 }
 
-// authenticate verifies the Bearer JWT exactly as spec §12.3 says. On
+// authenticate verifies the Bearer JWT as docs/upstream-protocol.md ("Signing in")
+// describes the token. On
 // failure it returns a short reason, which the 401 carries in a debug
 // header (the real service says nothing; tests and humans like to know).
 func (s *Server) authenticate(r *http.Request) (caller, string) {

@@ -1,7 +1,6 @@
 // Package fakeupstream is an in-process imitation of Google's private
-// "Gemini Business widget" protocol, the one test double every test and
-// benchmark of the gateway runs against, because the real upstream cannot
-// be reached from tests.
+// "Gemini Business widget" protocol (see docs/upstream-protocol.md), the one test double every test and benchmark of the gateway runs
+// against, because the real upstream cannot be reached from tests.
 //
 // It serves the three real hosts on one HTTP server under distinct path
 // prefixes, so a client that sends a call to the wrong base URL fails loudly:

@@ -15,7 +15,8 @@ import (
 	"time"
 )
 
-// mintJWT signs header and claims the way spec §3.2 says a client does;
+// mintJWT signs header and claims the way a client does (docs/upstream-protocol.md,
+// "Signing in");
 // it is written here, not shared with any client code.
 func mintJWT(secret []byte, header, claims map[string]any) string {
 	hb, _ := json.Marshal(header)

@@ -455,7 +455,8 @@ type streamWriter struct {
 }
 
 // separator picks one of the separators seen or plausible between
-// elements (spec §7.1, §13.1).
+// elements (docs/upstream-protocol.md, "The streamed answer" and "What is
+// uncertain").
 func (sw *streamWriter) separator(plain bool) string {
 	if plain {
 		return ","

@@ -44,7 +44,7 @@ func (s *Server) parseSessionName(name string) (string, bool) {
 	return id, true
 }
 
-// envelope is the part shared by every widget call (spec §4).
+// envelope is the part shared by every widget call (docs/upstream-protocol.md, "Widget calls").
 type envelope struct {
 	configID string
 	request  json.RawMessage // the <method>Request object
@@ -224,7 +224,8 @@ func sessionResource(ss *sessionState, withTurns bool) sessionJSON {
 	return out
 }
 
-// createSession accepts every body variant of spec §5.1: name "", "-" or
+// createSession accepts every body variant clients send (docs/upstream-protocol.md,
+// "Widget calls"): name "", "-" or
 // a random id, and an empty createSessionRequest. The name sent is never
 // used: the service always assigns its own.
 func (s *Server) createSession(w http.ResponseWriter, c caller, req json.RawMessage) {
@@ -320,7 +321,7 @@ func (s *Server) addContextFile(w http.ResponseWriter, c caller, req json.RawMes
 	}})
 }
 
-// originFilter matches the filters clients send (spec §9.3).
+// originFilter matches the filters clients send (docs/upstream-protocol.md, "The streamed answer").
 var originFilter = regexp.MustCompile(`^file_origin_type\s*=\s*"?(AI_GENERATED|USER_UPLOADED)"?$`)
 
 type fileMetadataJSON struct {
@@ -482,7 +483,8 @@ func (s *Server) deleteSession(w http.ResponseWriter, c caller, req json.RawMess
 	writeJSON(w, map[string]any{})
 }
 
-// serveDownload answers both download paths of spec §9.3.
+// serveDownload answers both download paths clients use for generated files
+// (docs/upstream-protocol.md, "The streamed answer").
 func (s *Server) serveDownload(w http.ResponseWriter, r *http.Request, sessionName string) {
 	c, reason := s.authenticate(r)
 	if reason != "" {

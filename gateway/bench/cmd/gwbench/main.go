@@ -7,7 +7,7 @@
 // gateway (real HTTP and SSE on loopback), and prints a table of time to
 // first token, throughput, CPU and memory for 1, 100 and 1,000 concurrent
 // streams and for 1,000 slow streams, with the ratios gateway/direct and a
-// PASS/FAIL line per target of issue 7. It writes the same as JSON (-out).
+// PASS/FAIL line per target (bench/README.md). It writes the same as JSON (-out).
 //
 // See bench/README.md for what each column means and how it is measured.
 package main
@@ -662,7 +662,7 @@ func (p *phase) measure(s bench.Streamer, l bench.Load, viaGateway, profile bool
 	return mode, nil
 }
 
-// targets judges the run against issue 7's goals.
+// targets judges the run against the goals in bench/README.md.
 func (d *driver) targets() {
 	r := d.rep
 	find := func(name string) *bench.Case {

@@ -1,4 +1,4 @@
-package pool
+package gateway
 
 import (
 	"strings"
@@ -6,11 +6,11 @@ import (
 	"time"
 )
 
-// Stickiness is the Python gateway's model stickiness, made explicit: a
+// stickiness is the Python gateway's model stickiness, made explicit: a
 // client's background non-streaming jobs (titles, summaries), which
 // usually ask for a cheap gemini-2.5 model, are served with the gemini-3
 // model its recent streaming chats used, so they stay on one model family.
-type Stickiness struct {
+type stickiness struct {
 	mu     sync.Mutex
 	window time.Duration
 	prefs  map[string]stickyPref
@@ -21,9 +21,9 @@ type stickyPref struct {
 	at    time.Time
 }
 
-// NewStickiness remembers a client's streaming model for window.
-func NewStickiness(window time.Duration) *Stickiness {
-	return &Stickiness{window: window, prefs: make(map[string]stickyPref)}
+// newStickiness remembers a client's streaming model for window.
+func newStickiness(window time.Duration) *stickiness {
+	return &stickiness{window: window, prefs: make(map[string]stickyPref)}
 }
 
 // maxStickyClients bounds the map; clients are few on a desktop, but a
@@ -33,7 +33,7 @@ const maxStickyClients = 4096
 // Resolve returns the model to serve for a request from client.
 // Streaming requests record their model; a non-streaming request for a
 // gemini-2.5 model is upgraded to the client's recent gemini-3 model.
-func (s *Stickiness) Resolve(client, model string, stream bool, now time.Time) (served string, upgraded bool) {
+func (s *stickiness) Resolve(client, model string, stream bool, now time.Time) (served string, upgraded bool) {
 	if s == nil {
 		return model, false
 	}

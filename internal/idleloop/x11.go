@@ -1,6 +1,6 @@
 //go:build linux && !nogui && !wayland
 
-package app
+package idleloop
 
 /*
 #include <X11/Xlib.h>

@@ -1,4 +1,4 @@
-package app
+package daycount
 
 import (
 	"context"
@@ -58,9 +58,9 @@ func TestDayCounter(t *testing.T) {
 	}
 	setNow("2026-11-28 10:00:00")
 	counted := make(chan struct{}, 1)
-	d := &dayCounter{
-		store: st, total: total.Load, counted: counted, now: func() time.Time { return *clock.Load() },
-		log: slog.New(slog.NewTextHandler(io.Discard, nil)), flushGap: time.Millisecond, refresh: 20 * time.Millisecond,
+	d := &Counter{
+		Store: st, Total: total.Load, Counted: counted, Now: func() time.Time { return *clock.Load() },
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), FlushGap: time.Millisecond, Refresh: 20 * time.Millisecond,
 	}
 	count := func(n int64) {
 		total.Add(n)
@@ -71,7 +71,7 @@ func TestDayCounter(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { d.run(ctx); close(done) }()
+	go func() { d.Run(ctx); close(done) }()
 
 	// After a restart, the day's earlier requests are there.
 	waitUntil(t, 5*time.Second, "the stored total", func() bool { return d.Today() == 40 })
@@ -118,5 +118,16 @@ func TestDayCounter(t *testing.T) {
 	<-done
 	if got := st.get("2026-11-29"); got != 5 {
 		t.Errorf("after close the day holds %d, want 5", got)
+	}
+}
+
+func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

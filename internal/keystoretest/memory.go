@@ -1,4 +1,4 @@
-package keystore
+package keystoretest
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/gemgate/gemini-gateway/gateway/accounts"
+	"github.com/gemgate/gemini-gateway/keystore"
 )
 
 // Memory is an accounts.SecretStore in memory, for other packages' tests.
@@ -32,7 +33,7 @@ func NewMemory() *Memory {
 
 // Get returns the secrets of ref or accounts.ErrSecretNotFound.
 func (m *Memory) Get(ctx context.Context, ref string) (accounts.Secrets, error) {
-	if err := checkRef(ref); err != nil {
+	if err := keystore.CheckRef(ref); err != nil {
 		return accounts.Secrets{}, fmt.Errorf("memory secret %q: %w", ref, err)
 	}
 	m.st.mu.Lock()
@@ -46,7 +47,7 @@ func (m *Memory) Get(ctx context.Context, ref string) (accounts.Secrets, error) 
 
 // Set stores s under ref.
 func (m *Memory) Set(ctx context.Context, ref string, s accounts.Secrets) error {
-	if err := checkRef(ref); err != nil {
+	if err := keystore.CheckRef(ref); err != nil {
 		return fmt.Errorf("memory secret %q: %w", ref, err)
 	}
 	m.st.mu.Lock()
@@ -57,7 +58,7 @@ func (m *Memory) Set(ctx context.Context, ref string, s accounts.Secrets) error 
 
 // Delete removes ref; an unknown ref is not an error.
 func (m *Memory) Delete(ctx context.Context, ref string) error {
-	if err := checkRef(ref); err != nil {
+	if err := keystore.CheckRef(ref); err != nil {
 		return fmt.Errorf("memory secret %q: %w", ref, err)
 	}
 	m.st.mu.Lock()
@@ -89,9 +90,9 @@ func (m *Memory) Len() int {
 // String describes a Memory by its size only.
 func (m Memory) String() string {
 	if m.st == nil {
-		return "keystore.Memory{}"
+		return "keystoretest.Memory{}"
 	}
-	return fmt.Sprintf("keystore.Memory{%d secrets}", m.Len())
+	return fmt.Sprintf("keystoretest.Memory{%d secrets}", m.Len())
 }
 
 // GoString is String, for %#v.

@@ -1,13 +1,17 @@
-package keystore
+package keystoretest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
 
 	"github.com/gemgate/gemini-gateway/gateway/accounts"
 )
+
+// ErrInjected is the default error a Faulty store injects.
+var ErrInjected = errors.New("keystoretest: injected failure")
 
 // Method names a SecretStore method, for Faulty.
 type Method string
@@ -125,7 +129,7 @@ func (f *Faulty) Delete(ctx context.Context, ref string) error {
 }
 
 // String describes a Faulty without its wrapped store's contents.
-func (f *Faulty) String() string { return "keystore.Faulty{…}" }
+func (f *Faulty) String() string { return "keystoretest.Faulty{…}" }
 
 // GoString is String, for %#v.
 func (f *Faulty) GoString() string { return f.String() }

@@ -1,23 +1,50 @@
-package keystore
+package keystoretest
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/gemgate/gemini-gateway/gateway/accounts"
+	"github.com/gemgate/gemini-gateway/keystore"
 )
 
-// The stores must satisfy the interface they are for.
+// The doubles must satisfy the interface they stand in for.
 var (
-	_ accounts.SecretStore = (*Keyring)(nil)
-	_ accounts.SecretStore = (*Sealed)(nil)
 	_ accounts.SecretStore = (*Memory)(nil)
 	_ accounts.SecretStore = (*Faulty)(nil)
 )
+
+func secretsOf(n int) accounts.Secrets {
+	return accounts.Secrets{SecureCSES: strings.Repeat("c", n), HostCOSES: strings.Repeat("h", 300), CSESIDX: "1234567890"}
+}
+
+// TestFormatHidesSecrets prints the doubles with every verb and looks for
+// the secrets, as keystore's own test does for the real stores.
+func TestFormatHidesSecrets(t *testing.T) {
+	ctx := context.Background()
+	sec := accounts.Secrets{SecureCSES: "CSE.sekrit-cookie-value-1", HostCOSES: "COS.sekrit-cookie-value-2", CSESIDX: "98765432101234"}
+	mem := NewMemory()
+	_ = mem.Set(ctx, "m", sec)
+	faulty := NewFaulty(mem)
+	for _, v := range []any{mem, *mem, faulty, struct {
+		M *Memory
+		F *Faulty
+	}{mem, faulty}} {
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d", "%T"} {
+			out := fmt.Sprintf(verb, v)
+			for _, secret := range []string{"sekrit", sec.CSESIDX} {
+				if strings.Contains(out, secret) || strings.Contains(out, fmt.Sprintf("%x", secret)) {
+					t.Fatalf("%s of %T shows a secret: %s", verb, v, out)
+				}
+			}
+		}
+	}
+}
 
 func TestMemory(t *testing.T) {
 	ctx := context.Background()
@@ -46,7 +73,7 @@ func TestMemory(t *testing.T) {
 			return nil
 		}, []string{"b"}},
 		{"invalid ref", func() error {
-			if err := m.Set(ctx, "x#1", a); !errors.Is(err, ErrInvalidRef) {
+			if err := m.Set(ctx, "x#1", a); !errors.Is(err, keystore.ErrInvalidRef) {
 				return fmt.Errorf("got %v", err)
 			}
 			return nil

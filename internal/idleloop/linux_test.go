@@ -1,6 +1,6 @@
 //go:build linux && !nogui && !wayland
 
-package app
+package idleloop
 
 import (
 	"os"
@@ -63,10 +63,10 @@ func (f *fakeLoop) pump() {
 	}
 }
 
-func startIdle(t *testing.T, heartbeat time.Duration) (*fakeLoop, *idleLoop) {
+func startIdle(t *testing.T, heartbeat time.Duration) (*fakeLoop, *Loop) {
 	t.Helper()
 	f := newFakeLoop(t)
-	l := newIdleLoopWith(f.enqueue, f.pump, func() int { return int(f.xr.Fd()) }, heartbeat)
+	l := newLoopWith(f.enqueue, f.pump, func() int { return int(f.xr.Fd()) }, heartbeat)
 	if l.efd < 0 {
 		t.Fatal("no eventfd")
 	}
@@ -220,4 +220,15 @@ func TestIdleLoopNeverStrandsWork(t *testing.T) {
 	l.Do(func() { l.SetHidden(true) })
 	waitUntil(t, 5*time.Second, "every dispatched function to run", func() bool { return ran.Load() == workers*each })
 	waitUntil(t, 5*time.Second, "the loop to park at the end", l.parked.Load)
+}
+
+func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

@@ -1,6 +1,6 @@
 //go:build linux && !nogui && !wayland
 
-package app
+package idleloop
 
 import (
 	"encoding/binary"
@@ -11,12 +11,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// idleLoop lets Fyne's event loop sleep while the window is hidden.
+// Loop lets Fyne's event loop sleep while the window is hidden.
 //
 // Fyne's GLFW driver turns its loop on a 60 Hz ticker whether or not
 // anything is on screen: some 430 wake-ups and 1.5–2 % of a core each
 // second with nothing to do, for an app that spends most of its life in
-// the tray. While the window is hidden, idleLoop queues a park function
+// the tray. While the window is hidden, Loop queues a park function
 // on that loop, and park blocks the loop in poll(2) on two descriptors:
 // the X server connection, so that X events (another program pasting the
 // base URL the tray copied, for one) are answered at once, and an eventfd
@@ -29,7 +29,7 @@ import (
 //
 // Do and Stop may be called from any goroutine; SetHidden and Start from
 // the Fyne goroutine (or before the app runs).
-type idleLoop struct {
+type Loop struct {
 	enqueue   func(func()) // fyne.Do: queue f on the loop
 	pump      func()       // handle pending X events (glfw.PollEvents)
 	xfd       func() int   // the X connection, or -1; asked on the loop, once
@@ -47,17 +47,17 @@ type idleLoop struct {
 	cycles atomic.Int64
 }
 
-// newIdleLoop is the loop parker of the desktop app.
-func newIdleLoop() *idleLoop {
-	return newIdleLoopWith(fyne.Do, pollX11Events, x11ConnectionFD, 5*time.Second)
+// New is the loop parker of the desktop app.
+func New() *Loop {
+	return newLoopWith(fyne.Do, pollX11Events, x11ConnectionFD, 5*time.Second)
 }
 
-func newIdleLoopWith(enqueue func(func()), pump func(), xfd func() int, heartbeat time.Duration) *idleLoop {
+func newLoopWith(enqueue func(func()), pump func(), xfd func() int, heartbeat time.Duration) *Loop {
 	efd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
 	if err != nil {
 		efd = -1
 	}
-	return &idleLoop{enqueue: enqueue, pump: pump, xfd: xfd, heartbeat: heartbeat, efd: efd, x: -2}
+	return &Loop{enqueue: enqueue, pump: pump, xfd: xfd, heartbeat: heartbeat, efd: efd, x: -2}
 }
 
 // Do queues f on the Fyne goroutine and wakes the loop in case it is
@@ -65,39 +65,39 @@ func newIdleLoopWith(enqueue func(func()), pump func(), xfd func() int, heartbea
 // shown (one write(2)): whether a park is queued ahead of f cannot be
 // known here without a race, and a signal nobody needed costs the next
 // park one extra turn.
-func (l *idleLoop) Do(f func()) {
+func (l *Loop) Do(f func()) {
 	l.enqueue(f)
 	l.wake()
 }
 
 // Start allows parking once the app's loop runs (before, fyne.Do would
 // run the park function at once and block the start-up).
-func (l *idleLoop) Start() {
+func (l *Loop) Start() {
 	l.started = true
 	l.schedule()
 }
 
 // SetHidden says whether the window is off screen.
-func (l *idleLoop) SetHidden(hidden bool) {
+func (l *Loop) SetHidden(hidden bool) {
 	l.hidden.Store(hidden)
 	l.schedule()
 }
 
 // Stop ends parking for good (the app is quitting) and wakes the loop so
 // that it sees Quit.
-func (l *idleLoop) Stop() {
+func (l *Loop) Stop() {
 	l.stopped.Store(true)
 	l.wake()
 }
 
-func (l *idleLoop) schedule() {
+func (l *Loop) schedule() {
 	if l.started && !l.queued && l.hidden.Load() && !l.stopped.Load() && l.efd >= 0 {
 		l.queued = true
 		l.enqueue(l.park)
 	}
 }
 
-func (l *idleLoop) wake() {
+func (l *Loop) wake() {
 	if l.efd < 0 {
 		return
 	}
@@ -107,7 +107,7 @@ func (l *idleLoop) wake() {
 }
 
 // park runs on the loop: it blocks until there is something to do.
-func (l *idleLoop) park() {
+func (l *Loop) park() {
 	if !l.hidden.Load() || l.stopped.Load() {
 		l.queued = false
 		return
@@ -126,7 +126,7 @@ func (l *idleLoop) park() {
 	l.enqueue(l.park)
 }
 
-func (l *idleLoop) wait() {
+func (l *Loop) wait() {
 	fds := []unix.PollFd{{Fd: int32(l.efd), Events: unix.POLLIN}}
 	if l.x >= 0 {
 		fds = append(fds, unix.PollFd{Fd: int32(l.x), Events: unix.POLLIN})
