@@ -35,7 +35,9 @@ func Main(args []string) int {
 		return 2
 	}
 	if cfg.Headless {
-		return RunHeadless(cfg, os.Stderr, nil)
+		logOut, closeLog := headlessLog(cfg.DataDir)
+		defer closeLog()
+		return RunHeadless(cfg, logOut, nil)
 	}
 	return runGUI(cfg)
 }
