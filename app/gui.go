@@ -107,14 +107,15 @@ func runGUI(cfg *Config) int {
 		ui.StateStopped:  assets.Tray(assets.TrayStopped),
 	}, u.Show, idle.Do)
 	u.InstallTray(tray)
-	inst.Handle(instance.Show, func() { idle.Do(u.Show) })
-	// A graceful stop from outside: on Windows a GUI program gets no
-	// signal it could handle.
-	inst.Handle(instance.Quit, func() { idle.Do(quit) })
 	fa.Lifecycle().SetOnStarted(func() {
 		tray.Start()
 		idle.SetHidden(hidden)
 		idle.Start()
+		// Once the loop runs (a message that came earlier is delivered
+		// now). Quit is a graceful stop from outside: on Windows a GUI
+		// program gets no signal it could handle.
+		inst.Handle(instance.Show, func() { idle.Do(u.Show) })
+		inst.Handle(instance.Quit, func() { idle.Do(quit) })
 	})
 	if !hidden {
 		u.Show()

@@ -41,6 +41,7 @@ type Lock struct {
 	release  func()
 	mu       sync.Mutex
 	handlers map[string]func()
+	pending  map[string]bool // messages that came before their handler
 	done     chan struct{}
 	conns    sync.WaitGroup
 }
@@ -66,7 +67,7 @@ func Acquire(dataDir string) (*Lock, error) {
 	if err != nil {
 		return nil, fmt.Errorf("single-instance lock %s: %w", name, err)
 	}
-	l := &Lock{ln: ln, token: token, release: release, handlers: map[string]func(){}, done: make(chan struct{})}
+	l := &Lock{ln: ln, token: token, release: release, handlers: map[string]func(){}, pending: map[string]bool{}, done: make(chan struct{})}
 	go l.serve()
 	return l, nil
 }
@@ -83,10 +84,17 @@ func Send(dataDir, msg string) error {
 
 // Handle sets what msg (Show, Quit) triggers. The function runs on the
 // channel's goroutine; it should hand the work to the UI loop and return.
+// A Show or Quit that came before its handler was set (while the app was
+// starting) was answered "ok" and runs now, once.
 func (l *Lock) Handle(msg string, f func()) {
 	l.mu.Lock()
 	l.handlers[msg] = f
+	pending := l.pending[msg]
+	delete(l.pending, msg)
 	l.mu.Unlock()
+	if pending && f != nil {
+		f()
+	}
 }
 
 // Close stops listening and releases the lock.
@@ -128,11 +136,12 @@ func (l *Lock) serve() {
 				msg = rest
 			}
 			f := l.handlers[msg]
-			l.mu.Unlock()
-			if f == nil && msg == Show {
-				// Still starting: its window comes up anyway.
+			if f == nil && (msg == Show || msg == Quit) {
+				// Still starting: Handle delivers it.
+				l.pending[msg] = true
 				f = func() {}
 			}
+			l.mu.Unlock()
 			if f == nil {
 				fmt.Fprintln(conn, "unknown")
 				return

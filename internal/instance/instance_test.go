@@ -63,6 +63,23 @@ func TestQuitMessage(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("quit handler not called")
 	}
+	// A quit that comes while the app starts (before its handler is set)
+	// is answered and delivered once the handler is there.
+	other := t.TempDir()
+	l2, err := Acquire(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l2.Close()
+	if err := Send(other, Quit); err != nil {
+		t.Fatalf("quit while starting: %v", err)
+	}
+	var early atomic.Int32
+	l2.Handle(Quit, func() { early.Add(1) })
+	l2.Handle(Quit, func() { early.Add(1) })
+	if early.Load() != 1 {
+		t.Fatalf("early quit delivered %d times", early.Load())
+	}
 	if err := Send(dir, "format-c"); err == nil || !strings.Contains(err.Error(), "unknown") {
 		t.Fatalf("unknown message: %v", err)
 	}
