@@ -7,7 +7,7 @@ GO       ?= go
 FUZZTIME ?= 10s
 PKGS     := ./...
 
-.PHONY: all setup build build-headless fake run run-headless test test-go fuzz-smoke fuzz bench soak lint screenshots package clean
+.PHONY: all setup build build-headless fake run run-headless test test-go fuzz-smoke fuzz bench soak lint screenshots package clean windows dist test-windows check-darwin
 
 all: build
 
@@ -38,7 +38,7 @@ run-headless: build
 ## test: everything — vet, the race-enabled test suite against real PostgreSQL,
 ## a real Secret Service and Xvfb, and a short run of every fuzz target
 test:
-	.ci/with-services $(MAKE) --no-print-directory test-go fuzz-smoke
+	.ci/with-services $(MAKE) --no-print-directory test-go fuzz-smoke check-darwin test-windows
 
 test-go: lint
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
@@ -89,6 +89,24 @@ screenshots: build fake
 package:
 	$(GO) run fyne.io/tools/cmd/fyne@v1.7.4 package -os linux -release -tags $(TAGS) --app-build 1 -name "Gemini Gateway" -icon assets/icon.png
 	git checkout -- FyneApp.toml 2>/dev/null || true
+
+## windows: the Windows zip, cross-built with mingw-w64 ->
+## dist/gemini-gateway-<version>-windows-amd64.zip (see .ci/build-windows)
+windows:
+	.ci/build-windows "$(VERSION)" "$(LDFLAGS)" "$(TAGS)"
+
+## dist: the Linux package and the Windows zip
+dist: package windows
+
+## test-windows: the Windows zip, then the Windows test binaries, the packaged
+## .exe (headless and desktop) under Wine (see .ci/test-windows)
+test-windows:
+	.ci/test-windows "$(VERSION)" "$(LDFLAGS)" "$(TAGS)"
+
+## check-darwin: the cgo-free headless build compiles for macOS
+check-darwin:
+	CGO_ENABLED=0 GOOS=darwin GOARCH=arm64 $(GO) build -tags nogui -o /dev/null .
+	CGO_ENABLED=0 GOOS=darwin GOARCH=amd64 $(GO) build -tags nogui -o /dev/null .
 
 clean:
 	rm -rf bin dist

@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 	"github.com/gemgate/gemini-gateway/assets"
 	"github.com/gemgate/gemini-gateway/gateway"
 	"github.com/gemgate/gemini-gateway/internal/idleloop"
+	"github.com/gemgate/gemini-gateway/internal/instance"
 	"github.com/gemgate/gemini-gateway/ui"
 )
 
@@ -28,8 +28,8 @@ import (
 // in-process. Closing the window hides it; Quit in the tray (or a signal)
 // ends Run, after which the gateway shuts down gracefully.
 func runGUI(cfg *Config) int {
-	inst, err := acquireInstance(cfg.DataDir)
-	if errors.Is(err, errAnotherInstance) {
+	inst, err := instance.Acquire(cfg.DataDir)
+	if errors.Is(err, instance.ErrAnotherInstance) {
 		fmt.Fprintln(os.Stderr, "gemini-gateway:", err)
 		return 0
 	}
@@ -109,11 +109,15 @@ func runGUI(cfg *Config) int {
 		ui.StateStopped:  assets.Tray(assets.TrayStopped),
 	}, u.Show, idle.Do)
 	u.InstallTray(tray)
-	inst.OnShow(func() { idle.Do(u.Show) })
 	fa.Lifecycle().SetOnStarted(func() {
 		tray.Start()
 		idle.SetHidden(hidden)
 		idle.Start()
+		// Once the loop runs (a message that came earlier is delivered
+		// now). Quit is a graceful stop from outside: on Windows a GUI
+		// program gets no signal it could handle.
+		inst.Handle(instance.Show, func() { idle.Do(u.Show) })
+		inst.Handle(instance.Quit, func() { idle.Do(quit) })
 	})
 	if !hidden {
 		u.Show()
@@ -154,19 +158,6 @@ func ensureAPIKey(cfg *Config) error {
 		}
 	}
 	return nil
-}
-
-// openLogFile appends the (redacted) log to <data dir>/gateway.log,
-// starting afresh when it grew past 10 MB.
-func openLogFile(dataDir string) (*os.File, error) {
-	p := filepath.Join(dataDir, "gateway.log")
-	if fi, err := os.Stat(p); err == nil && fi.Size() > 10<<20 {
-		os.Rename(p, p+".1")
-	}
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return nil, err
-	}
-	return os.OpenFile(p, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 }
 
 // showFatal shows a start-up failure in a window (a double-clicked app has

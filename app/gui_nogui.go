@@ -4,11 +4,12 @@ package app
 
 import (
 	"fmt"
-	"os"
 )
 
 // runGUI in a build without the GUI serves headless.
 func runGUI(cfg *Config) int {
-	fmt.Fprintln(os.Stderr, "gemini-gateway: built without the desktop GUI (-tags nogui); serving headless")
-	return RunHeadless(cfg, os.Stderr, nil)
+	logOut, closeLog := headlessLog(cfg.DataDir)
+	defer closeLog()
+	fmt.Fprintln(logOut, "gemini-gateway: built without the desktop GUI (-tags nogui); serving headless")
+	return RunHeadless(cfg, logOut, nil)
 }

@@ -38,7 +38,9 @@ func Main(args []string) int {
 		return RunSignIn(cfg, o.SignIn, os.Stdout, os.Stderr)
 	}
 	if cfg.Headless {
-		return RunHeadless(cfg, os.Stderr, nil)
+		logOut, closeLog := headlessLog(cfg.DataDir)
+		defer closeLog()
+		return RunHeadless(cfg, logOut, nil)
 	}
 	return runGUI(cfg)
 }

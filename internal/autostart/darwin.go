@@ -1,6 +1,6 @@
 //go:build darwin
 
-package app
+package autostart
 
 import (
 	"fmt"
@@ -8,18 +8,17 @@ import (
 	"path/filepath"
 )
 
-func autostartPath() (string, error) {
+func (a App) path() (string, error) {
 	home, err := os.UserHomeDir()
 	if err != nil {
 		return "", err
 	}
-	return filepath.Join(home, "Library", "LaunchAgents", AppID+".plist"), nil
+	return filepath.Join(home, "Library", "LaunchAgents", a.ID+".plist"), nil
 }
 
-// SetStartAtLogin writes or removes a LaunchAgent that starts this
-// executable when the user logs in.
-func SetStartAtLogin(on bool) error {
-	return setAutostartFile(on, func(exe string) string {
+// Set writes or removes a LaunchAgent that starts the app at login.
+func (a App) Set(on bool) error {
+	return a.setFile(on, func(exe string) string {
 		return fmt.Sprintf(`<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
 <plist version="1.0"><dict>
@@ -27,6 +26,6 @@ func SetStartAtLogin(on bool) error {
   <key>ProgramArguments</key><array><string>%s</string></array>
   <key>RunAtLoad</key><true/>
 </dict></plist>
-`, AppID, exe)
+`, a.ID, exe)
 	})
 }

@@ -1,6 +1,6 @@
 //go:build !windows
 
-package app
+package autostart
 
 import (
 	"errors"
@@ -9,10 +9,10 @@ import (
 	"path/filepath"
 )
 
-// setAutostartFile writes (on) or removes (off) the file that makes the
-// desktop start this executable at login; entry renders it for exe.
-func setAutostartFile(on bool, entry func(exe string) string) error {
-	p, err := autostartPath()
+// setFile writes (on) or removes (off) the file that makes the desktop
+// start the app at login; entry renders it for exe.
+func (a App) setFile(on bool, entry func(exe string) string) error {
+	p, err := a.path()
 	if err != nil {
 		return err
 	}
@@ -22,7 +22,7 @@ func setAutostartFile(on bool, entry func(exe string) string) error {
 		}
 		return nil
 	}
-	exe, err := os.Executable()
+	exe, err := a.exe()
 	if err != nil {
 		return err
 	}
@@ -32,9 +32,9 @@ func setAutostartFile(on bool, entry func(exe string) string) error {
 	return os.WriteFile(p, []byte(entry(exe)), 0o644)
 }
 
-// StartsAtLogin reports whether the autostart file exists.
-func StartsAtLogin() bool {
-	p, err := autostartPath()
+// Enabled reports whether the autostart file exists.
+func (a App) Enabled() bool {
+	p, err := a.path()
 	if err != nil {
 		return false
 	}
