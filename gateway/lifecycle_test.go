@@ -423,3 +423,39 @@ func TestConcurrentRequestsRefreshOnce(t *testing.T) {
 		t.Errorf("account after concurrent refresh: %s (%s)", v.State, v.Reason)
 	}
 }
+
+// Another process sharing the store (a second instance, or -signin) saves
+// a fresh sign-in while this pool still holds the dead cookies: the pool's
+// next failure must not write the new sign-in off as needs_sign_in.
+func TestSignInElsewhereIsNotWrittenOff(t *testing.T) {
+	h, clk := lifecycleHarness(t, 1, nil)
+	ctx := context.Background()
+	// One answer first, so the pool holds the cookies in memory.
+	if got := answer(t, h.client(), false, userParams("gemini-auto", "first")); got != fakeupstream.NormalAnswer {
+		t.Fatalf("first: %q", got)
+	}
+	clk.Add(13 * time.Hour) // past the 12 h limit: the pool's cookies are dead
+	// The other process: the same store and secrets, no link to this pool.
+	other := &accounts.Manager{Store: h.store, Backends: map[string]accounts.SecretStore{accounts.BackendKeychain: h.secrets}, Default: accounts.BackendKeychain}
+	cses, coses, idx, exp := h.fake.SignIn(h.accts[0].ConfigID)
+	if _, err := other.SaveSignIn(ctx, h.ids[0], "", accounts.SignInResult{
+		Secrets: accounts.Secrets{SecureCSES: cses, HostCOSES: coses, CSESIDX: idx}, ConfigID: h.accts[0].ConfigID, ExpiresAt: exp}); err != nil {
+		t.Fatal(err)
+	}
+	// This pool has not heard of it and fails with its old cookies.
+	resp := h.do("POST", "/v1/chat/completions", `{"model":"gemini-auto","messages":[{"role":"user","content":"hello"}]}`, nil)
+	resp.Body.Close()
+	if j := h.adminAccount(h.ids[0]); j.State == "needs_sign_in" {
+		t.Fatalf("the fresh sign-in saved elsewhere was written off: %+v", j)
+	}
+	stored, err := h.store.Get(ctx, h.ids[0])
+	if err != nil || stored.Status == accounts.StatusNeedsSignIn {
+		t.Fatalf("stored status %q (%v): the new sign-in was marked dead", stored.Status, err)
+	}
+	if got := answer(t, h.client(), false, userParams("gemini-auto", "served by the new sign-in")); got != fakeupstream.NormalAnswer {
+		t.Fatalf("after the sign-in elsewhere: %q", got)
+	}
+	if len(h.fake.Sessions(idx)) == 0 {
+		t.Fatal("the new sign-in did not serve")
+	}
+}

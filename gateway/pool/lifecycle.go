@@ -199,6 +199,9 @@ func (p *Pool) signInOver(id int64, reason string) {
 	if m == nil {
 		return
 	}
+	if p.persisted(id) && p.signedInElsewhere(id) {
+		return // another process saved a new sign-in: use it, do not write it off
+	}
 	if p.persisted(id) {
 		ctx, cancel := p.writeCtx()
 		var err error
@@ -222,6 +225,31 @@ func (p *Pool) signInOver(id int64, reason string) {
 		p.publish(events.Event{Kind: events.AccountNeedsSignIn, AccountID: id, Reason: reason})
 	}
 	p.publish(accountEvent(id))
+}
+
+// signedInElsewhere reports whether the stored account points at other
+// secrets than the ones this pool failed with — another instance sharing
+// the store (or -signin) saved a new sign-in meanwhile — and if so reloads
+// the account so the next request uses them.
+func (p *Pool) signedInElsewhere(id int64) bool {
+	p.mu.Lock()
+	m := p.members[id]
+	var ref string
+	if m != nil {
+		ref = m.acct.SecretRef
+	}
+	p.mu.Unlock()
+	ctx, cancel := p.writeCtx()
+	defer cancel()
+	a, err := p.source.Get(ctx, id)
+	if err != nil || ref == "" || a.SecretRef == ref {
+		return false
+	}
+	p.log.Info("account was signed in again elsewhere; using the new sign-in", "account", p.name(id))
+	if err := p.Reload(ctx, id); err != nil {
+		p.log.Warn("reload account", "account", p.name(id), "err", err)
+	}
+	return true
 }
 
 // view returns one account's current view.

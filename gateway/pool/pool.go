@@ -369,6 +369,17 @@ func (p *Pool) credentials(ctx context.Context, id int64) (upstream.Credentials,
 	a := m.acct
 	p.mu.Unlock()
 	s, err := p.source.Secrets(ctx, a)
+	if errors.Is(err, accounts.ErrSecretNotFound) {
+		// Another process sharing the store (a second instance, -signin)
+		// may have replaced the secrets and deleted the old ones before
+		// its change reached this pool: read the account again.
+		if fresh, gerr := p.source.Get(ctx, id); gerr == nil && fresh.SecretRef != a.SecretRef {
+			if rerr := p.Reload(ctx, id); rerr == nil {
+				a = fresh
+				s, err = p.source.Secrets(ctx, a)
+			}
+		}
+	}
 	if err != nil {
 		return upstream.Credentials{}, err
 	}
