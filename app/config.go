@@ -268,6 +268,15 @@ func Settings() []Setting {
 				c.Gateway.TrustedProxies = p
 				return nil
 			}},
+		{Name: "MODEL_ALIASES", Help: "model names clients hard-wire, mapped to this gateway's models: claude-*=gemini-2.5-pro,gpt-5*=gemini-2.5-pro (a * ends a prefix)",
+			apply: func(c *Config, v string) error {
+				l, err := gateway.ParseModelAliases(v)
+				if err != nil {
+					return err
+				}
+				c.Gateway.ModelAliases = l
+				return nil
+			}},
 		{Name: "MODEL_FALLBACK", Help: "serve a request for a model the upstream refuses with the nearest available one", Default: "false",
 			apply: func(c *Config, v string) error { return boolVal(&c.Gateway.ModelFallback)(c, v) }},
 		{Name: "MODEL_RECHECK", Help: "how long a model the upstream refused stays marked unavailable", Default: "1h",

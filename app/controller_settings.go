@@ -77,6 +77,7 @@ var uiSettings = []uiSetting{
 	{"GENERATED_FILE_TTL", "Keep generated files for", "Media", ui.SettingDuration, nil, false, applyLive},
 	{"PUBLIC_BASE_URL", "Public base URL of generated files", "Media", ui.SettingText, nil, false, applyLive},
 	{"TRUSTED_PROXIES", "Trusted reverse proxies", "Media", ui.SettingText, nil, false, applyLive},
+	{"MODEL_ALIASES", "Model names of other vendors (claude-*=gemini-2.5-pro)", "Gateway", ui.SettingText, nil, false, applyLive},
 	{"MODEL_FALLBACK", "Serve refused models with the nearest one", "Gateway", ui.SettingBool, nil, false, applyLive},
 	{"MODEL_RECHECK", "Try a refused model again after", "Gateway", ui.SettingDuration, nil, false, applyLive},
 	{"START_AT_LOGIN", "Start at login", "Desktop", ui.SettingBool, nil, false, applyDesktop},

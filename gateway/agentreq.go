@@ -25,6 +25,7 @@ func (s *Server) prepareAgentRequest(r *http.Request, req *chat.Request, cfg Con
 	if !ok {
 		return nil, "", modelNotFound(req.Model)
 	}
+	served = m.Name
 	if k := ri.client; k != nil && !k.Allows(served) {
 		return nil, "", openai.NewError(http.StatusForbidden, openai.TypePermission, "model_not_allowed",
 			fmt.Sprintf("The client key %q may not use the model `%s`; it may use: %s.", k.Name, clip(served, 128), strings.Join(k.Models, ", ")))

@@ -100,7 +100,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("The client key %q may not use the model `%s`; it may use: %s.", k.Name, clip(req.Model, 128), strings.Join(k.Models, ", "))).Write(w)
 		return
 	}
-	served := req.Model
+	served := m.Name // the alias's target when MODEL_ALIASES mapped the name
 	if cfg.ModelStickiness {
 		up, upgraded := s.sticky.Resolve(clientIP(r)+"|"+r.UserAgent(), req.Model, req.Stream, time.Now())
 		if k := ri.client; k != nil && !k.Allows(up) {

@@ -42,7 +42,10 @@ type resolved struct {
 // resolveModel finds the model a request names: a listed one, or a listed
 // text model with a media suffix.
 func (s *Server) resolveModel(name string) (resolved, bool) {
-	cfg := s.Config()
+	return s.resolveModelIn(s.Config(), name)
+}
+
+func (s *Server) resolveModelIn(cfg Config, name string) (resolved, bool) {
 	if m, ok := findModel(cfg.Models, name); ok {
 		return s.withTools(resolved{Model: m, Name: name, Media: m.Media}, cfg), true
 	}
@@ -65,7 +68,22 @@ func (s *Server) resolveModel(name string) (resolved, bool) {
 			return r, true
 		}
 	}
+	// A name some client hard-wires, mapped by MODEL_ALIASES; the request
+	// log shows the requested name and the model that served it.
+	if target, ok := aliasFor(cfg.ModelAliases, name); ok && target != name {
+		if r, ok := s.resolveModelNoAlias(target); ok {
+			return r, true
+		}
+	}
 	return resolved{}, false
+}
+
+// resolveModelNoAlias resolves a name without MODEL_ALIASES (an alias's
+// target must name a real model, not another alias).
+func (s *Server) resolveModelNoAlias(name string) (resolved, bool) {
+	cfg := s.Config()
+	cfg.ModelAliases = nil
+	return s.resolveModelIn(cfg, name)
 }
 
 func findModel(list []Model, id string) (Model, bool) {

@@ -94,7 +94,10 @@ type Config struct {
 	// served by the nearest available one; ModelRecheck is how long a
 	// refused model stays marked (default 1 h). Live.
 	ModelFallback bool
-	ModelRecheck  time.Duration
+	// ModelAliases map names clients hard-wire to this gateway's models
+	// (MODEL_ALIASES; live).
+	ModelAliases []ModelAlias
+	ModelRecheck time.Duration
 
 	ReadHeaderTimeout      time.Duration // default 10 s
 	MaxHeaderBytes         int           // default 64 KiB
