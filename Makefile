@@ -56,7 +56,7 @@ fuzz-smoke:
 	@for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; fn=$${t##*:}; \
 		echo "fuzz $$fn ($(FUZZTIME))"; \
-		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) $$pkg >/tmp/fuzz-$$fn.log 2>&1 || { cat /tmp/fuzz-$$fn.log; exit 1; }; \
+		GO=$(GO) .ci/fuzz-one $$pkg $$fn $(FUZZTIME) || exit 1; \
 	done
 
 ## fuzz: every fuzz target for 10 minutes
