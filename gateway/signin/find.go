@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strings"
 )
@@ -110,8 +109,9 @@ func (f finder) find(override string) (string, error) {
 			}
 		}
 	}
+	// candidates are written in f.goos's own form already.
 	for _, p := range candidates(f.goos, f.env) {
-		if f.isFile(filepath.FromSlash(p)) {
+		if f.isFile(p) {
 			return p, nil
 		}
 	}

@@ -2,6 +2,7 @@ package signin
 
 import (
 	"errors"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -185,7 +186,8 @@ func TestFindBrowser(t *testing.T) {
 }
 
 func TestProfileNames(t *testing.T) {
-	s := New(Config{ProfilesDir: "/data/browser-profiles"})
+	base := filepath.Join(string(filepath.Separator)+"data", "browser-profiles")
+	s := New(Config{ProfilesDir: base})
 	if got := ProfileName(42); got != "account-42" {
 		t.Fatalf("ProfileName = %q", got)
 	}
@@ -194,7 +196,7 @@ func TestProfileNames(t *testing.T) {
 			t.Errorf("ProfileDir(%q) accepted", bad)
 		}
 	}
-	if d, err := s.ProfileDir("account-42"); err != nil || d != "/data/browser-profiles/account-42" {
+	if d, err := s.ProfileDir("account-42"); err != nil || d != filepath.Join(base, "account-42") {
 		t.Fatalf("ProfileDir = %q, %v", d, err)
 	}
 }

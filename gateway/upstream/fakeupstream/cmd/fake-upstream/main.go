@@ -51,6 +51,8 @@ type config struct {
 	benchDeltas int
 	benchText   string
 	stats       bool
+	signInLife  time.Duration
+	staleAfter  time.Duration
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -71,6 +73,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.benchDeltas, "bench-deltas", 0, "answer deltas of the bench scenario (0 = the package default, 20)")
 	fs.StringVar(&c.benchText, "bench-text", "", "text of each bench delta (empty = the package default, \"hello \")")
 	fs.BoolVar(&c.stats, "stats", false, "serve GET /_fake/stats (getoxsrf counts per account) to loopback callers")
+	fs.DurationVar(&c.signInLife, "sign-in-lifetime", 0, "hard limit of a sign-in; past it getoxsrf answers 401 EXPIRED_SIGN_IN (0 = never)")
+	fs.DurationVar(&c.staleAfter, "cookie-stale-after", 0, "cookie age at which getoxsrf redirects to refreshcookies (0 = never)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -129,15 +133,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	fake := fakeupstream.New(fakeupstream.Options{
-		Seed:            c.seed,
-		SplitWrites:     c.split,
-		ElementDelay:    c.elemDelay,
-		FirstByteDelay:  c.firstDelay,
-		DefaultScenario: c.scenario,
-		Gzip:            c.gzip,
-		RotateKeys:      c.rotateKeys,
-		BenchDeltas:     c.benchDeltas,
-		BenchDeltaText:  c.benchText,
+		Seed:             c.seed,
+		SplitWrites:      c.split,
+		ElementDelay:     c.elemDelay,
+		FirstByteDelay:   c.firstDelay,
+		DefaultScenario:  c.scenario,
+		Gzip:             c.gzip,
+		RotateKeys:       c.rotateKeys,
+		SignInLifetime:   c.signInLife,
+		CookieStaleAfter: c.staleAfter,
+		BenchDeltas:      c.benchDeltas,
+		BenchDeltaText:   c.benchText,
 		// A long-running demo must not grow without bound.
 		MaxRecordedRequests: 1000,
 	})

@@ -85,14 +85,77 @@ func (s *syncBuffer) String() string {
 }
 
 func TestRunPrintsEnvironmentAndServes(t *testing.T) {
+	env, stop := startRun(t, "-accounts", "2", "-seed", "1")
+	for _, k := range []string{"GEMINI_BUSINESS_URL", "GEMINI_AUTH_URL", "GEMINI_API_URL", "SECURE_C_SES", "HOST_C_OSES", "CSESIDX", "CONFIG_ID"} {
+		if env[k] == "" {
+			t.Errorf("%s not printed", k)
+		}
+	}
+	if !strings.HasPrefix(env["SECURE_C_SES"], "CSE.fake-1") || !strings.HasPrefix(env["HOST_C_OSES"], "COS.fake-1") || !strings.HasSuffix(env["GEMINI_BUSINESS_URL"], "/business") {
+		t.Errorf("env = %v", env)
+	}
+	if code, body := getoxsrf(t, env); code != 200 || !strings.Contains(body, "xsrfToken") {
+		t.Fatalf("getoxsrf with the printed credentials: %d %s", code, body)
+	}
+	stop()
+}
+
+// -cookie-stale-after makes getoxsrf send a client through refreshcookies,
+// as a live sign-in with old cookies does (the screenshots use it).
+func TestRunCookieLifecycleFlags(t *testing.T) {
+	env, stop := startRun(t, "-cookie-stale-after", "1ns", "-sign-in-lifetime", "24h")
+	defer stop()
+	time.Sleep(time.Millisecond)
+	code, _ := getoxsrf(t, env)
+	if code != http.StatusFound {
+		t.Fatalf("getoxsrf with stale cookies: %d, want 302 to refreshcookies", code)
+	}
+}
+
+func getoxsrf(t *testing.T, env map[string]string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, env["GEMINI_BUSINESS_URL"]+"/auth/getoxsrf?csesidx="+env["CSESIDX"], nil)
+	req.Header.Set("Cookie", "__Secure-C_SES="+env["SECURE_C_SES"]+"; __Host-C_OSES="+env["HOST_C_OSES"])
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode == http.StatusFound && !strings.Contains(resp.Header.Get("Location"), "refreshcookies") {
+		t.Fatalf("redirected to %q", resp.Header.Get("Location"))
+	}
+	return resp.StatusCode, string(body)
+}
+
+// startRun runs the command on a free port until stop, and returns the
+// environment it printed.
+func startRun(t *testing.T, args ...string) (map[string]string, func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	var stdout, stderr syncBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-accounts", "2", "-seed", "1"}, &stdout, &stderr)
+		done <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), &stdout, &stderr)
 	}()
-
+	stopped := false
+	stop := func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Fatalf("exit code %d; stderr %s", code, stderr.String())
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("run did not stop after cancellation")
+		}
+	}
+	t.Cleanup(stop)
 	env := map[string]string{}
 	deadline := time.Now().Add(5 * time.Second)
 	for len(env) < 7 {
@@ -107,36 +170,7 @@ func TestRunPrintsEnvironmentAndServes(t *testing.T) {
 			}
 		}
 	}
-	for _, k := range []string{"GEMINI_BUSINESS_URL", "GEMINI_AUTH_URL", "GEMINI_API_URL", "SECURE_C_SES", "HOST_C_OSES", "CSESIDX", "CONFIG_ID"} {
-		if env[k] == "" {
-			t.Errorf("%s not printed", k)
-		}
-	}
-	if !strings.HasPrefix(env["SECURE_C_SES"], "CSE.fake-1") || !strings.HasPrefix(env["HOST_C_OSES"], "COS.fake-1") || !strings.HasSuffix(env["GEMINI_BUSINESS_URL"], "/business") {
-		t.Errorf("env = %v", env)
-	}
-
-	req, _ := http.NewRequest(http.MethodGet, env["GEMINI_BUSINESS_URL"]+"/auth/getoxsrf?csesidx="+env["CSESIDX"], nil)
-	req.Header.Set("Cookie", "__Secure-C_SES="+env["SECURE_C_SES"]+"; __Host-C_OSES="+env["HOST_C_OSES"])
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.Contains(string(body), "xsrfToken") {
-		t.Fatalf("getoxsrf with the printed credentials: %d %s", resp.StatusCode, body)
-	}
-
-	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("exit code %d; stderr %s", code, stderr.String())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("run did not stop after cancellation")
-	}
+	return env, stop
 }
 
 func TestStatsCountsGetoxsrf(t *testing.T) {
