@@ -61,17 +61,21 @@ func TestPackagedWindowsBuild(t *testing.T) {
 	defer fake.Close()
 	acct := fakeupstream.DemoAccount(1)
 	fake.AddAccount(acct)
-	const apiKey = "wine-e2e-key"
+	const apiKey, adminKey = "wine-e2e-key", "wine-e2e-admin-key"
 	port := freePort(t)
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
 	env := []string{
 		"GEMINI_BUSINESS_URL=" + fake.BusinessURL(), "GEMINI_AUTH_URL=" + fake.AuthURL(), "GEMINI_API_URL=" + fake.APIURL(),
-		"PORT=" + strconv.Itoa(port), "API_KEY=" + apiKey, "HEALTH_CHECK_ENABLED=false",
+		"PORT=" + strconv.Itoa(port), "API_KEY=" + apiKey, "ADMIN_KEY=" + adminKey, "HEALTH_CHECK_ENABLED=false",
 	}
 	call := func(method, path, body string) (int, string) {
 		t.Helper()
 		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+apiKey)
+		key := apiKey
+		if strings.HasPrefix(path, "/api/admin/") {
+			key = adminKey // the admin API takes the admin credential only
+		}
+		req.Header.Set("Authorization", "Bearer "+key)
 		req.Header.Set("Content-Type", "application/json")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
