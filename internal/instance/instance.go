@@ -187,8 +187,5 @@ func send(name, msg string, wait time.Duration) error {
 	return nil
 }
 
-// errStarting: the lock is held but its channel is not ready yet.
-var errStarting = errors.New("the running instance is still starting")
-
 // errHeld is what lockAndListen returns when another process holds the lock.
 var errHeld = errors.New("held by another process")

@@ -126,7 +126,7 @@ func TestConcurrentLaunchesOneWins(t *testing.T) {
 	won := 0
 	for l := range locks {
 		won++
-		defer l.Close()
+		t.Cleanup(func() { l.Close() })
 	}
 	if won != 1 {
 		t.Fatalf("%d launches took the lock", won)

@@ -88,3 +88,6 @@ func dial(name string, timeout time.Duration) (net.Conn, string, error) {
 	conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), timeout)
 	return conn, token, err
 }
+
+// errStarting: the lock is held but its channel is not ready yet.
+var errStarting = errors.New("the running instance is still starting")
