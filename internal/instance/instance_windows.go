@@ -62,7 +62,8 @@ func lockAndListen(name string) (net.Listener, string, func(), error) {
 	rand.Read(b[:])
 	token := hex.EncodeToString(b[:])
 	line := fmt.Sprintf("%d %s\n", ln.Addr().(*net.TCPAddr).Port, token)
-	if err := f.Truncate(0); err == nil {
+	err = f.Truncate(0)
+	if err == nil {
 		_, err = f.WriteAt([]byte(line), 0)
 	}
 	if err != nil {
