@@ -62,14 +62,12 @@ func lockAndListen(name string) (net.Listener, string, func(), error) {
 	rand.Read(b[:])
 	token := hex.EncodeToString(b[:])
 	line := fmt.Sprintf("%d %s\n", ln.Addr().(*net.TCPAddr).Port, token)
-	err = f.Truncate(0)
-	if err == nil {
-		_, err = f.WriteAt([]byte(line), 0)
-	}
-	if err != nil {
-		ln.Close()
-		f.Close()
-		return nil, "", nil, err
+	if f.Truncate(0) == nil {
+		// What a second launch dials. A failed write leaves the file
+		// empty, which the dialer reads as "still starting" (errStarting)
+		// and retries; failing the lock here would stop single-instance
+		// protection altogether.
+		_, _ = f.WriteAt([]byte(line), 0)
 	}
 	return ln, token, func() { f.Truncate(0); f.Close() }, nil
 }
