@@ -30,10 +30,7 @@ func agentBin(t *testing.T, name string) string {
 	bin := filepath.Join(dir, "node_modules", ".bin", name)
 	if _, err := os.Stat(filepath.Join(dir, ".installed")); err != nil || dir == "" {
 		msg := "the coding agents are not installed: run `make setup` (.ci/agents-dir install) or set GATEWAY_AGENTS_DIR"
-		if strict() {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+		skipOrFail(t, msg)
 	}
 	return bin
 }

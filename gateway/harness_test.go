@@ -270,6 +270,16 @@ const adminKey = "gg-admin-test-credential"
 
 func strict() bool { return os.Getenv("GATEWAY_TEST_STRICT") != "" }
 
+// skipOrFail skips a test whose tool (node, an npm package, an agent) is
+// missing, and fails it under GATEWAY_TEST_STRICT, as in CI.
+func skipOrFail(t *testing.T, msg string) {
+	t.Helper()
+	if strict() {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+}
+
 func newLocalServer(t *testing.T, h http.Handler) string {
 	t.Helper()
 	srv := httptest.NewServer(h)

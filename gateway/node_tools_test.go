@@ -20,10 +20,7 @@ func TestOfficialNodeSDKTools(t *testing.T) {
 	node, err := exec.LookPath("node")
 	if _, statErr := os.Stat(filepath.Join(dir, "node_modules", "openai")); err != nil || statErr != nil {
 		msg := "node or the openai npm package is missing: run `make setup`"
-		if strict() {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+		skipOrFail(t, msg)
 	}
 	h := newHarness(t, harnessOpts{key: "sk-node", fake: fakeupstream.Options{DefaultScenario: fakeupstream.ScenarioAgent, SplitWrites: true}})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
