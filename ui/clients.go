@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -58,7 +59,7 @@ type clientsPanel struct {
 	list *fyne.Container
 	name *widget.Entry
 	rpm  *widget.Entry
-	mods *widget.CheckGroup
+	mods *modelChecks
 	err  *widget.Label
 
 	// shown is the key of the last create or rotate, in the dialog that
@@ -75,15 +76,14 @@ func newClientsPanel(sh *shell, cc ClientsController) *clientsPanel {
 	p.name.SetPlaceHolder("Who gets the key, e.g. Open WebUI")
 	p.rpm = widget.NewEntry()
 	p.rpm.SetPlaceHolder("no limit")
-	p.mods = widget.NewCheckGroup(sh.c.Models(), nil)
-	p.mods.Horizontal = true
+	p.mods = newModelChecks(sh.c.Models())
 	p.err = errorLabel()
 	create := widget.NewButtonWithIcon("Create key", theme.ContentAddIcon(), p.create)
 	create.Importance = widget.HighImportance
 	form := widget.NewForm(
 		widget.NewFormItem("Name", p.name),
 		widget.NewFormItem("Requests per minute", minWidth(p.rpm, 120)),
-		widget.NewFormItem("Models (none = all)", p.mods),
+		widget.NewFormItem("Models (none = all)", p.mods.box),
 	)
 	p.list = container.NewVBox()
 	top := container.NewVBox(
@@ -163,7 +163,7 @@ func (p *clientsPanel) row(k ClientKey) fyne.CanvasObject {
 }
 
 func (p *clientsPanel) create() {
-	in := NewClientKey{Name: strings.TrimSpace(p.name.Text), Models: append([]string(nil), p.mods.Selected...)}
+	in := NewClientKey{Name: strings.TrimSpace(p.name.Text), Models: p.mods.selected()}
 	if s := strings.TrimSpace(p.rpm.Text); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 0 {
@@ -186,7 +186,7 @@ func (p *clientsPanel) create() {
 			}
 			p.name.SetText("")
 			p.rpm.SetText("")
-			p.mods.SetSelected(nil)
+			p.mods.clear()
 			p.showKey(k.Name, key, "Client key made")
 			p.reload()
 		})
@@ -257,3 +257,45 @@ func (p *clientsPanel) showKey(name, key, title string) {
 	p.keyDlg.SetOnClosed(func() { p.shown = "" })
 	p.keyDlg.Show()
 }
+
+// modelChecks picks models with one check box each, in a grid that wraps
+// to the width it is given. A horizontal widget.CheckGroup asks for all
+// the names side by side: with every model listed that was wider than the
+// screen, and the whole window grew to it.
+type modelChecks struct {
+	box    *fyne.Container
+	checks []*widget.Check
+}
+
+func newModelChecks(models []string) *modelChecks {
+	m := &modelChecks{}
+	var cell fyne.Size
+	objs := make([]fyne.CanvasObject, 0, len(models))
+	for _, name := range models {
+		c := widget.NewCheck(name, nil)
+		m.checks = append(m.checks, c)
+		objs = append(objs, c)
+		cell = cell.Max(c.MinSize())
+	}
+	m.box = container.NewGridWrap(cell, objs...)
+	return m
+}
+
+// selected lists the checked models in the order they are shown.
+func (m *modelChecks) selected() []string {
+	var out []string
+	for _, c := range m.checks {
+		if c.Checked {
+			out = append(out, c.Text)
+		}
+	}
+	return out
+}
+
+func (m *modelChecks) setSelected(names []string) {
+	for _, c := range m.checks {
+		c.SetChecked(slices.Contains(names, c.Text))
+	}
+}
+
+func (m *modelChecks) clear() { m.setSelected(nil) }

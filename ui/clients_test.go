@@ -119,7 +119,11 @@ func TestClientsPanelLifecycle(t *testing.T) {
 
 	test.Type(p.name, "Open WebUI")
 	test.Type(p.rpm, "60")
-	p.mods.SetSelected([]string{"gemini-2.5-pro"})
+	for _, c := range p.mods.checks {
+		if c.Text == "gemini-2.5-pro" {
+			test.Tap(c)
+		}
+	}
 	test.Tap(button(t, p.content, "Create key"))
 	fc.cmu.Lock()
 	key := fc.live[1]

@@ -134,3 +134,30 @@ func TestNotifyOff(t *testing.T) {
 		clock.advance(2 * time.Second)
 	})
 }
+
+// The window opens at its default size on a first run: no panel asks for
+// more, even with every model the gateway lists in the Clients panel's
+// picker (a horizontal check group once made the window 1768 px wide).
+func TestEveryPanelFitsTheDefaultSize(t *testing.T) {
+	fc := newFakeClients()
+	fc.models = []string{
+		"gemini-auto", "gemini-2.5-flash", "gemini-2.5-pro", "gemini-3-pro-preview",
+		"gemini-3-flash-preview", "gemini-2.5-flash-lite", "gemini-imagen", "gemini-veo",
+		"gemini-2.5-flash-image", "gemini-2.5-pro-search", "gemini-3-pro-image-preview", "gemini-deep-research",
+	}
+	test.NewTempApp(t)
+	u := newUI(fyne.CurrentApp(), fc, newClock().env(), Options{})
+	defer u.Close()
+	if u.clients == nil {
+		t.Fatal("no Clients panel")
+	}
+	max := defaultSize()
+	for i, it := range u.tabs.Items {
+		if w := it.Content.MinSize().Width; w > max.Width-150 {
+			t.Errorf("panel %s asks for %.0f px, more than the window's %.0f less the tab bar", u.names[i], w, max.Width)
+		}
+	}
+	if s := u.Window().Canvas().Size(); s != max {
+		t.Errorf("first-run window size = %v, want %v", s, max)
+	}
+}
