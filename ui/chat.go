@@ -291,7 +291,7 @@ func (p *chatPanel) flush(s *replyStream) {
 	content, reasoning, raw := s.take()
 	if content != s.shownContent {
 		s.shownContent = content
-		s.card.content.SetText(content)
+		s.card.content.SetText(strings.TrimSpace(content))
 		s.card.content.Show()
 		s.card.waiting.Hide()
 		p.convScroll.ScrollToBottom()

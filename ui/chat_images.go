@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"regexp"
+	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -38,6 +39,13 @@ func (p *chatPanel) showGeneratedImages(card *replyCard, content string) {
 	if len(names) == 0 {
 		return
 	}
+	// The thumbnails stand for the Markdown images: the reply shows the
+	// words around them (the history keeps the whole answer).
+	if text := strings.TrimSpace(generatedImage.ReplaceAllString(content, "")); text != "" {
+		card.content.SetText(text)
+	} else {
+		card.content.Hide()
+	}
 	ctx, gen := p.ctx, p.gen
 	for _, name := range names {
 		p.sh.env.async(func() {
@@ -55,6 +63,7 @@ func (p *chatPanel) showGeneratedImages(card *replyCard, content string) {
 				}
 				card.images.Show()
 				card.box.Refresh()
+				p.convScroll.ScrollToBottom()
 			})
 		})
 	}

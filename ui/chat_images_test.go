@@ -39,7 +39,8 @@ func TestChatShowsGeneratedImage(t *testing.T) {
 	send(d, p, "draw a red dot")
 	var card *replyCard
 	d.dispatch(func() { card = p.cur.card })
-	fc.chatEvents <- ChatEvent{Kind: ChatContent, Text: "\n\n![generated image 1](http://127.0.0.1:7860/files/" + name + ")"}
+	answer := "Here it is.\n\n![generated image 1](http://127.0.0.1:7860/files/" + name + ")"
+	fc.chatEvents <- ChatEvent{Kind: ChatContent, Text: answer}
 	fc.chatEvents <- ChatEvent{Kind: ChatDone}
 	d.eventually(t, "thumbnail shown", func() bool { return card.images.Visible() && len(card.images.Objects) == 1 })
 	d.dispatch(func() {
@@ -62,6 +63,14 @@ func TestChatShowsGeneratedImage(t *testing.T) {
 		}
 		if buttons != 2 {
 			t.Errorf("%d buttons, want Open and Save", buttons)
+		}
+		// The thumbnail replaces the Markdown image in the text shown; the
+		// history keeps the whole answer for the next turn.
+		if got := card.content.Text; got != "Here it is." {
+			t.Errorf("reply text %q, want the words without the Markdown image", got)
+		}
+		if n := len(p.history); n == 0 || p.history[n-1].Text != answer {
+			t.Errorf("history lost the answer: %+v", p.history)
 		}
 	})
 }
