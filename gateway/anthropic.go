@@ -293,7 +293,7 @@ func (s *Server) antPrelude(w http.ResponseWriter, r *http.Request) (*chat.Reque
 	ri := infoFrom(r.Context())
 	ri.logIt = true
 	cfg := s.Config()
-	body, oerr := readBody(r)
+	body, oerr := requestBody(r)
 	if oerr != nil {
 		ri.errCode = oerr.Code
 		antErrorOf(oerr).write(w)
@@ -324,14 +324,12 @@ func (s *Server) handleCountTokens(w http.ResponseWriter, r *http.Request) {
 
 // handleMessages serves POST /v1/messages.
 func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
-	s.countRequest()
-	s.active.Add(1)
-	defer s.active.Add(-1)
+	ri, end := s.startChat(r)
+	defer end()
 	req, cfg, ok := s.antPrelude(w, r)
 	if !ok {
 		return
 	}
-	ri := infoFrom(r.Context())
 	preq, _, oerr := s.prepareAgentRequest(r, req, cfg)
 	if oerr != nil {
 		ri.errCode = oerr.Code

@@ -280,13 +280,10 @@ func respImage(param string, raw json.RawMessage, lim openai.Limits) (chat.Image
 
 // handleResponses serves POST /v1/responses.
 func (s *Server) handleResponses(w http.ResponseWriter, r *http.Request) {
-	ri := infoFrom(r.Context())
-	ri.logIt = true
-	s.countRequest()
-	s.active.Add(1)
-	defer s.active.Add(-1)
+	ri, end := s.startChat(r)
+	defer end()
 	cfg := s.Config()
-	body, oerr := readBody(r)
+	body, oerr := requestBody(r)
 	if oerr != nil {
 		ri.errCode = oerr.Code
 		oerr.Write(w)
