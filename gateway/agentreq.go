@@ -1,9 +1,7 @@
 package gateway
 
 import (
-	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/gemgate/gemini-gateway/gateway/chat"
 	"github.com/gemgate/gemini-gateway/gateway/openai"
@@ -27,8 +25,7 @@ func (s *Server) prepareAgentRequest(r *http.Request, req *chat.Request, cfg Con
 	}
 	served = m.Name
 	if k := ri.client; k != nil && !k.Allows(served) {
-		return nil, "", openai.NewError(http.StatusForbidden, openai.TypePermission, "model_not_allowed",
-			fmt.Sprintf("The client key %q may not use the model `%s`; it may use: %s.", k.Name, clip(served, 128), strings.Join(k.Models, ", ")))
+		return nil, "", modelNotAllowed(k, served)
 	}
 	ri.ModelServed = served
 	if err := s.fetchImages(r.Context(), req, cfg); err != nil {

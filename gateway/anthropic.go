@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gemgate/gemini-gateway/gateway/chat"
@@ -172,10 +171,24 @@ func antContent(param string, raw json.RawMessage, lim openai.Limits) (string, [
 		json.Unmarshal(raw, &s)
 		return s, nil, nil
 	}
+	blocks, err := antBlockList(param, raw)
+	if err != nil {
+		return "", nil, err
+	}
+	return antBlocks(param, blocks, lim, nil)
+}
+
+func antBlockList(param string, raw json.RawMessage) ([]antBlock, *antError) {
 	var blocks []antBlock
 	if err := json.Unmarshal(raw, &blocks); err != nil {
-		return "", nil, antBad(param + ": content must be a string or an array of content blocks")
+		return nil, antBad(param + ": content must be a string or an array of content blocks")
 	}
+	return blocks, nil
+}
+
+// antBlocks joins the text blocks with newlines and decodes the image
+// blocks; every other block goes to other (when set), in order.
+func antBlocks(param string, blocks []antBlock, lim openai.Limits, other func(j int, bl antBlock) *antError) (string, []chat.Image, *antError) {
 	var b strings.Builder
 	var imgs []chat.Image
 	for j, bl := range blocks {
@@ -191,6 +204,12 @@ func antContent(param string, raw json.RawMessage, lim openai.Limits) (string, [
 				return "", nil, err
 			}
 			imgs = append(imgs, img)
+		default:
+			if other != nil {
+				if err := other(j, bl); err != nil {
+					return "", nil, err
+				}
+			}
 		}
 	}
 	return b.String(), imgs, nil
@@ -230,25 +249,13 @@ func addAntMessage(req *chat.Request, i int, m antMessage, lim openai.Limits) *a
 		req.Messages = append(req.Messages, chat.Message{Role: role, Text: s})
 		return nil
 	}
-	var blocks []antBlock
-	if err := json.Unmarshal(c, &blocks); err != nil {
-		return antBad(param + ": content must be a string or an array of content blocks")
+	blocks, err := antBlockList(param, c)
+	if err != nil {
+		return err
 	}
 	msg := chat.Message{Role: role}
-	var text strings.Builder
-	for j, bl := range blocks {
+	msg.Text, msg.Images, err = antBlocks(param, blocks, lim, func(j int, bl antBlock) *antError {
 		switch bl.Type {
-		case "text":
-			if text.Len() > 0 {
-				text.WriteString("\n")
-			}
-			text.WriteString(bl.Text)
-		case "image":
-			img, err := antImage(fmt.Sprintf("%s.%d", param, j), bl, lim)
-			if err != nil {
-				return err
-			}
-			msg.Images = append(msg.Images, img)
 		case "tool_use":
 			args := string(bytes.TrimSpace(bl.Input))
 			if args == "" || args == "null" {
@@ -264,8 +271,11 @@ func addAntMessage(req *chat.Request, i int, m antMessage, lim openai.Limits) *a
 			req.Messages = append(req.Messages, chat.Message{Role: chat.RoleTool, ToolCallID: bl.ToolUseID, Text: t, Images: imgs, IsError: bl.IsError})
 		}
 		// thinking, redacted_thinking, documents…: ignored.
+		return nil
+	})
+	if err != nil {
+		return err
 	}
-	msg.Text = text.String()
 	if msg.Text != "" || len(msg.Images) > 0 || len(msg.ToolCalls) > 0 {
 		req.Messages = append(req.Messages, msg)
 	}
@@ -283,7 +293,7 @@ func (s *Server) antPrelude(w http.ResponseWriter, r *http.Request) (*chat.Reque
 	ri := infoFrom(r.Context())
 	ri.logIt = true
 	cfg := s.Config()
-	body, oerr := readBody(r)
+	body, oerr := requestBody(r)
 	if oerr != nil {
 		ri.errCode = oerr.Code
 		antErrorOf(oerr).write(w)
@@ -314,156 +324,60 @@ func (s *Server) handleCountTokens(w http.ResponseWriter, r *http.Request) {
 
 // handleMessages serves POST /v1/messages.
 func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
-	s.countRequest()
-	s.active.Add(1)
-	defer s.active.Add(-1)
+	ri, end := s.startChat(r)
+	defer end()
 	req, cfg, ok := s.antPrelude(w, r)
 	if !ok {
 		return
 	}
-	ri := infoFrom(r.Context())
 	preq, _, oerr := s.prepareAgentRequest(r, req, cfg)
 	if oerr != nil {
 		ri.errCode = oerr.Code
 		antErrorOf(oerr).write(w)
 		return
 	}
-	plan := tools.Prepare(req)
-	preq.Messages, preq.Suffix = plan.Messages, plan.Suffix
-	as := &antSink{w: w, rc: http.NewResponseController(w), id: "msg_" + tools.NewCallID(""), model: req.Model, stream: req.Stream,
-		start: ri.start, in: ri.PromptTokens}
-	if req.Stream {
-		s.streams.Add(1)
-		defer s.streams.Add(-1)
-	}
-	t, err := s.runTurn(r.Context(), plan, preq, as)
-	if t.res != nil {
-		ri.Account, ri.Attempts = t.res.AccountName, t.res.Attempts
-	}
-	ri.TTFT = as.ttft()
-	if err != nil {
-		oe := toOpenAIError(err)
-		ri.errCode = oe.Code
-		if !as.fail(antErrorOf(oe)) {
-			antErrorOf(oe).write(w)
-		}
-		return
-	}
-	ri.OutputTokens = max(1, openai.EstimateTokens(t.text)) + callTokens(t.calls)
-	as.complete(t.calls, ri.OutputTokens)
+	s.serveAgentTurn(r, req, preq, newAntSink(w, req.Model, req.Stream, ri.start, ri.PromptTokens))
 }
 
-// antSink writes Anthropic stream events; nothing before the first text,
-// so earlier failures are real HTTP statuses.
+// antSink writes an answer as Anthropic's message events (or one message
+// object when not streaming) on the shared agentStream.
 type antSink struct {
-	w      http.ResponseWriter
-	rc     *http.ResponseController
-	id     string
-	model  string
-	stream bool
-	start  time.Time
-	in     int
+	agentStream
+	id    string
+	model string
+	in    int
 
-	mu        sync.Mutex
-	committed bool
-	textOpen  bool
-	blocks    int
-	text      strings.Builder
-	first     time.Duration
-	err       error
+	textOpen bool // a text content block is open
+	blocks   int  // content blocks sent
 }
 
-func (a *antSink) Begin(int) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if !a.stream {
-		a.text.Reset()
-	}
+func newAntSink(w http.ResponseWriter, model string, stream bool, start time.Time, in int) *antSink {
+	a := &antSink{id: "msg_" + tools.NewCallID(""), model: model, in: in}
+	a.agentStream = newAgentStream(w, stream, start, a)
+	return a
 }
 
-func (a *antSink) Thought(string) error { return nil }
-
-func (a *antSink) Text(t string) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.first == 0 {
-		a.first = time.Since(a.start)
-	}
-	a.text.WriteString(t)
-	if !a.stream {
-		return nil
-	}
-	a.commit()
-	if !a.textOpen {
-		a.textOpen = true
-		a.event("content_block_start", map[string]any{"index": a.blocks, "content_block": map[string]any{"type": "text", "text": ""}})
-	}
-	a.event("content_block_delta", map[string]any{"index": a.blocks, "delta": map[string]any{"type": "text_delta", "text": t}})
-	a.flush()
-	return a.err
-}
-
-func (a *antSink) AnswerStarted() bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.committed
-}
-
-func (a *antSink) ttft() time.Duration {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.first
-}
-
-func (a *antSink) commit() {
-	if a.committed {
-		return
-	}
-	a.committed = true
-	h := a.w.Header()
-	h.Set("Content-Type", "text/event-stream; charset=utf-8")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no")
-	a.w.WriteHeader(http.StatusOK)
+func (a *antSink) opened() {
 	a.event("message_start", map[string]any{"message": map[string]any{"id": a.id, "type": "message", "role": "assistant", "model": a.model,
 		"content": []any{}, "stop_reason": nil, "stop_sequence": nil, "usage": map[string]any{"input_tokens": a.in, "output_tokens": 1}}})
 	a.event("ping", map[string]any{})
 }
 
-func (a *antSink) event(typ string, fields map[string]any) {
-	if a.err != nil {
-		return
+func (a *antSink) delta(t string) {
+	if !a.textOpen {
+		a.textOpen = true
+		a.event("content_block_start", map[string]any{"index": a.blocks, "content_block": map[string]any{"type": "text", "text": ""}})
 	}
-	fields["type"] = typ
-	var b bytes.Buffer
-	b.WriteString("event: " + typ + "\ndata: ")
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	enc.Encode(fields)
-	b.WriteString("\n")
-	if _, err := a.w.Write(b.Bytes()); err != nil {
-		a.err = err
-	}
+	a.event("content_block_delta", map[string]any{"index": a.blocks, "delta": map[string]any{"type": "text_delta", "text": t}})
 }
 
-func (a *antSink) flush() {
-	if a.err == nil {
-		if err := a.rc.Flush(); err != nil {
-			a.err = err
-		}
-	}
-}
-
-func (a *antSink) fail(e *antError) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if !a.committed {
-		return false
-	}
-	b := e.body()
-	fmt.Fprintf(a.w, "event: error\ndata: %s\n\n", b)
-	a.flush()
-	return true
+func (a *antSink) fail(oe *openai.Error) {
+	e := antErrorOf(oe)
+	a.failStream(func() {
+		fmt.Fprintf(a.w, "event: error\ndata: %s\n\n", e.body())
+	}, func() {
+		e.write(a.w)
+	})
 }
 
 func (a *antSink) complete(calls []tools.Call, out int) {
@@ -507,3 +421,5 @@ func (a *antSink) complete(calls []tools.Call, out int) {
 	a.event("message_stop", map[string]any{})
 	a.flush()
 }
+
+var _ agentSink = (*antSink)(nil)

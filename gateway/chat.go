@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gemgate/gemini-gateway/gateway/chat"
+	"github.com/gemgate/gemini-gateway/gateway/clients"
 	"github.com/gemgate/gemini-gateway/gateway/openai"
 	"github.com/gemgate/gemini-gateway/gateway/pool"
 	"github.com/gemgate/gemini-gateway/gateway/tools"
@@ -53,88 +53,17 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc.Encode(v)
 }
 
-// handleChat serves POST /v1/chat/completions.
+// handleChat serves POST /v1/chat/completions: the request is prepared
+// (prepareChat), then answered with tools, streaming or whole.
 func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
-	ri := infoFrom(r.Context())
-	ri.logIt = true
-	s.countRequest()
-	s.active.Add(1)
-	defer s.active.Add(-1)
+	ri, end := s.startChat(r)
+	defer end()
 	cfg := s.Config()
-
-	body, err := ri.body, error(nil)
-	if body == nil {
-		body, err = io.ReadAll(r.Body)
-	}
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			ri.errCode = "request_too_large"
-			openai.NewError(http.StatusRequestEntityTooLarge, openai.TypeInvalidRequest, "request_too_large",
-				"The request body is larger than the limit of "+byteSize(mbe.Limit)+" (MAX_BODY_BYTES).").Write(w)
-			return
-		}
-		ri.errCode = "read_error"
-		openai.BadRequest("", "read_error", "Could not read the request body.").Write(w)
-		return
-	}
-	req, oerr := openai.DecodeChatRequest(body, cfg.Limits)
+	req, m, served, oerr := s.prepareChat(r, cfg)
 	if oerr != nil {
 		ri.errCode = oerr.Code
 		oerr.Write(w)
 		return
-	}
-	if req.Model == "" {
-		req.Model = cfg.DefaultModel
-	}
-	ri.ModelRequested, ri.Stream = req.Model, req.Stream
-	m, ok := s.resolveModel(req.Model)
-	if !ok {
-		ri.errCode = "model_not_found"
-		modelNotFound(req.Model).Write(w)
-		return
-	}
-	if k := ri.client; k != nil && !k.Allows(req.Model) {
-		ri.errCode = "model_not_allowed"
-		openai.NewError(http.StatusForbidden, openai.TypePermission, "model_not_allowed",
-			fmt.Sprintf("The client key %q may not use the model `%s`; it may use: %s.", k.Name, clip(req.Model, 128), strings.Join(k.Models, ", "))).Write(w)
-		return
-	}
-	served := m.Name // the alias's target when MODEL_ALIASES mapped the name
-	if cfg.ModelStickiness {
-		up, upgraded := s.sticky.Resolve(clientIP(r)+"|"+r.UserAgent(), req.Model, req.Stream, time.Now())
-		if k := ri.client; k != nil && !k.Allows(up) {
-			upgraded = false // stickiness never lifts a key's model limit
-		}
-		// Stickiness keeps a client on one text model family; it never
-		// turns a text request into a media one or back.
-		if sm, ok := s.resolveModel(up); upgraded && ok && sm.Media == m.Media {
-			s.log.Info("model stickiness: serving the client's streaming model", "request_id", ri.ID, "requested", clip(req.Model, logFieldMax), "served", up)
-			served, m = up, sm
-		}
-	}
-	ri.ModelServed = served
-	if rm, oe := s.routeModel(m); oe != nil {
-		ri.errCode = oe.Code
-		oe.Write(w)
-		return
-	} else if rm.Name != m.Name {
-		s.log.Info("model fallback", "request_id", ri.ID, "requested", m.Name, "served", rm.Name)
-		m, ri.ModelServed = rm, rm.Name
-	}
-	if err := s.fetchImages(r.Context(), req, cfg); err != nil {
-		ri.errCode = err.Code
-		err.Write(w)
-		return
-	}
-	if err := s.fetchFiles(r.Context(), req, cfg); err != nil {
-		ri.errCode = err.Code
-		err.Write(w)
-		return
-	}
-	ri.PromptTokens = openai.PromptTokens(req.Messages)
-	if last := chat.LastUser(req.Messages); last >= 0 {
-		ri.imagesIn = len(req.Messages[last].Images)
 	}
 	preq := &pool.Request{Messages: req.Messages, ModelID: m.UpstreamID, Tools: m.Tools, Media: m.Media}
 	r = r.WithContext(withResolved(r.Context(), m))
@@ -149,6 +78,99 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	} else {
 		s.completeChat(w, r, req, preq, served, cfg)
 	}
+}
+
+// startChat counts a chat request (the request counter and the requests
+// in progress) and marks it for the request log; the caller defers end.
+func (s *Server) startChat(r *http.Request) (ri *requestInfo, end func()) {
+	ri = infoFrom(r.Context())
+	ri.logIt = true
+	s.countRequest()
+	s.active.Add(1)
+	return ri, func() { s.active.Add(-1) }
+}
+
+// prepareChat decodes a chat request, settles the model that serves it
+// (chatModel) and fetches the images and files its messages link to.
+// served is the model name the answer reports.
+func (s *Server) prepareChat(r *http.Request, cfg Config) (req *chat.Request, m resolved, served string, oerr *openai.Error) {
+	ri := infoFrom(r.Context())
+	body, oerr := requestBody(r)
+	if oerr != nil {
+		return nil, m, "", oerr
+	}
+	if req, oerr = openai.DecodeChatRequest(body, cfg.Limits); oerr != nil {
+		return nil, m, "", oerr
+	}
+	if req.Model == "" {
+		req.Model = cfg.DefaultModel
+	}
+	ri.ModelRequested, ri.Stream = req.Model, req.Stream
+	if m, served, oerr = s.chatModel(r, req, cfg); oerr != nil {
+		return nil, m, "", oerr
+	}
+	if oerr = s.fetchImages(r.Context(), req, cfg); oerr != nil {
+		return nil, m, "", oerr
+	}
+	if oerr = s.fetchFiles(r.Context(), req, cfg); oerr != nil {
+		return nil, m, "", oerr
+	}
+	ri.PromptTokens = openai.PromptTokens(req.Messages)
+	if last := chat.LastUser(req.Messages); last >= 0 {
+		ri.imagesIn = len(req.Messages[last].Images)
+	}
+	return req, m, served, nil
+}
+
+// chatModel picks the model of a chat request: the one it names (an
+// alias's target), the client's streaming model under stickiness, and a
+// fallback when that one is down. served is the name before the fallback,
+// which the request log shows next to it.
+func (s *Server) chatModel(r *http.Request, req *chat.Request, cfg Config) (resolved, string, *openai.Error) {
+	ri := infoFrom(r.Context())
+	m, ok := s.resolveModel(req.Model)
+	if !ok {
+		return m, "", modelNotFound(req.Model)
+	}
+	if k := ri.client; k != nil && !k.Allows(req.Model) {
+		return m, "", modelNotAllowed(k, req.Model)
+	}
+	served := m.Name // the alias's target when MODEL_ALIASES mapped the name
+	if cfg.ModelStickiness {
+		served, m = s.stickyModel(r, req, served, m)
+	}
+	ri.ModelServed = served
+	rm, oe := s.routeModel(m)
+	if oe != nil {
+		return m, "", oe
+	}
+	if rm.Name != m.Name {
+		s.log.Info("model fallback", "request_id", ri.ID, "requested", m.Name, "served", rm.Name)
+		m, ri.ModelServed = rm, rm.Name
+	}
+	return m, served, nil
+}
+
+// stickyModel keeps a client on the streaming model it used last (see
+// stickiness), within its key's models and the same kind of media.
+func (s *Server) stickyModel(r *http.Request, req *chat.Request, served string, m resolved) (string, resolved) {
+	ri := infoFrom(r.Context())
+	up, upgraded := s.sticky.Resolve(clientIP(r)+"|"+r.UserAgent(), req.Model, req.Stream, time.Now())
+	if k := ri.client; k != nil && !k.Allows(up) {
+		upgraded = false // stickiness never lifts a key's model limit
+	}
+	// Stickiness keeps a client on one text model family; it never
+	// turns a text request into a media one or back.
+	if sm, ok := s.resolveModel(up); upgraded && ok && sm.Media == m.Media {
+		s.log.Info("model stickiness: serving the client's streaming model", "request_id", ri.ID, "requested", clip(req.Model, logFieldMax), "served", up)
+		return up, sm
+	}
+	return served, m
+}
+
+func modelNotAllowed(k *clients.Key, model string) *openai.Error {
+	return openai.NewError(http.StatusForbidden, openai.TypePermission, "model_not_allowed",
+		fmt.Sprintf("The client key %q may not use the model `%s`; it may use: %s.", k.Name, clip(model, 128), strings.Join(k.Models, ", ")))
 }
 
 func byteSize(n int64) string {

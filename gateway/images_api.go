@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"strconv"
 	"strings"
@@ -52,7 +53,7 @@ func (s *Server) handleImageGenerations(w http.ResponseWriter, r *http.Request) 
 	ri := infoFrom(r.Context())
 	ri.logIt = true
 	s.countRequest()
-	body, oerr := readBody(r)
+	body, oerr := requestBody(r)
 	if oerr != nil {
 		ri.errCode = oerr.Code
 		oerr.Write(w)
@@ -77,91 +78,105 @@ func (s *Server) handleImageEdits(w http.ResponseWriter, r *http.Request) {
 	cfg := s.Config()
 	var req imageRequest
 	var imgs []chat.Image
+	var oe *openai.Error
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if ct == "multipart/form-data" {
 		if err := r.ParseMultipartForm(32 << 20); err != nil {
-			oe := bodyError(err)
-			ri.errCode = oe.Code
-			oe.Write(w)
-			return
-		}
-		defer r.MultipartForm.RemoveAll()
-		req.Prompt = r.FormValue("prompt")
-		req.Model = r.FormValue("model")
-		req.ResponseFormat = r.FormValue("response_format")
-		if v := r.FormValue("n"); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil {
-				openai.BadRequest("n", "invalid_type", "n must be a whole number.").Write(w)
-				return
-			}
-			req.N = &n
-		}
-		for _, key := range []string{"image", "image[]"} {
-			for i, fh := range r.MultipartForm.File[key] {
-				param := fmt.Sprintf("%s[%d]", key, i)
-				f, err := fh.Open()
-				if err != nil {
-					openai.BadRequest(param, "invalid_image", "Could not read "+param+".").Write(w)
-					return
-				}
-				data, err := io.ReadAll(io.LimitReader(f, int64(maxImageBytes(cfg.Limits))+1))
-				f.Close()
-				img, oe := imageFromBytes(param, data, cfg.Limits)
-				if err != nil || oe != nil {
-					if oe == nil {
-						oe = openai.BadRequest(param, "invalid_image", "Could not read "+param+".")
-					}
-					ri.errCode = oe.Code
-					oe.Write(w)
-					return
-				}
-				imgs = append(imgs, img)
-			}
+			oe = bodyError(err)
+		} else {
+			defer r.MultipartForm.RemoveAll()
+			imgs, oe = editFromForm(r, &req, cfg.Limits)
 		}
 	} else {
-		body, oe := readBody(r)
-		if oe != nil {
-			ri.errCode = oe.Code
-			oe.Write(w)
-			return
-		}
-		if err := json.Unmarshal(body, &req); err != nil {
-			openai.BadRequest("", "invalid_json", "The request body is not a valid JSON object: "+err.Error()+".").Write(w)
-			return
-		}
-		urls := make([]string, 0, len(req.Images)+1)
-		for _, im := range req.Images {
-			urls = append(urls, im.ImageURL)
-		}
-		var single string
-		if len(req.Image) > 0 && json.Unmarshal(req.Image, &single) == nil && single != "" {
-			urls = append(urls, single)
-		}
-		for i, u := range urls {
-			param := fmt.Sprintf("images[%d].image_url", i)
-			if !strings.HasPrefix(u, "data:") {
-				oe := openai.BadRequest(param, "invalid_image_url", param+" must be a data: URL (data:image/png;base64,…); upload files as multipart/form-data.")
-				ri.errCode = oe.Code
-				oe.Write(w)
-				return
-			}
-			img, oe := openai.DecodeDataURL(param, u, maxImageBytes(cfg.Limits))
-			if oe != nil {
-				ri.errCode = oe.Code
-				oe.Write(w)
-				return
-			}
-			imgs = append(imgs, img)
-		}
+		imgs, oe = editFromJSON(r, &req, cfg.Limits)
 	}
-	if len(imgs) == 0 {
-		oe := openai.BadRequest("image", "missing_image", "An edit needs at least one input image (image, or images[].image_url).")
+	if oe == nil && len(imgs) == 0 {
+		oe = openai.BadRequest("image", "missing_image", "An edit needs at least one input image (image, or images[].image_url).")
+	}
+	if oe != nil {
 		ri.errCode = oe.Code
 		oe.Write(w)
 		return
 	}
 	s.serveImages(w, r, &req, imgs)
+}
+
+// editFromForm reads an edit's fields and image files from a parsed
+// multipart form.
+func editFromForm(r *http.Request, req *imageRequest, lim openai.Limits) ([]chat.Image, *openai.Error) {
+	req.Prompt = r.FormValue("prompt")
+	req.Model = r.FormValue("model")
+	req.ResponseFormat = r.FormValue("response_format")
+	if v := r.FormValue("n"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return nil, openai.BadRequest("n", "invalid_type", "n must be a whole number.")
+		}
+		req.N = &n
+	}
+	var imgs []chat.Image
+	for _, key := range []string{"image", "image[]"} {
+		for i, fh := range r.MultipartForm.File[key] {
+			img, oe := formImage(fmt.Sprintf("%s[%d]", key, i), fh, lim)
+			if oe != nil {
+				return nil, oe
+			}
+			imgs = append(imgs, img)
+		}
+	}
+	return imgs, nil
+}
+
+// formImage reads and checks one uploaded image file.
+func formImage(param string, fh *multipart.FileHeader, lim openai.Limits) (chat.Image, *openai.Error) {
+	unreadable := openai.BadRequest(param, "invalid_image", "Could not read "+param+".")
+	f, err := fh.Open()
+	if err != nil {
+		return chat.Image{}, unreadable
+	}
+	data, err := io.ReadAll(io.LimitReader(f, int64(maxImageBytes(lim))+1))
+	f.Close()
+	img, oe := imageFromBytes(param, data, lim)
+	if oe != nil {
+		return chat.Image{}, oe
+	}
+	if err != nil {
+		return chat.Image{}, unreadable
+	}
+	return img, nil
+}
+
+// editFromJSON reads an edit from a JSON body, its images as data: URLs
+// in images[].image_url or image.
+func editFromJSON(r *http.Request, req *imageRequest, lim openai.Limits) ([]chat.Image, *openai.Error) {
+	body, oe := requestBody(r)
+	if oe != nil {
+		return nil, oe
+	}
+	if err := json.Unmarshal(body, req); err != nil {
+		return nil, openai.BadRequest("", "invalid_json", "The request body is not a valid JSON object: "+err.Error()+".")
+	}
+	urls := make([]string, 0, len(req.Images)+1)
+	for _, im := range req.Images {
+		urls = append(urls, im.ImageURL)
+	}
+	var single string
+	if len(req.Image) > 0 && json.Unmarshal(req.Image, &single) == nil && single != "" {
+		urls = append(urls, single)
+	}
+	var imgs []chat.Image
+	for i, u := range urls {
+		param := fmt.Sprintf("images[%d].image_url", i)
+		if !strings.HasPrefix(u, "data:") {
+			return nil, openai.BadRequest(param, "invalid_image_url", param+" must be a data: URL (data:image/png;base64,…); upload files as multipart/form-data.")
+		}
+		img, oe := openai.DecodeDataURL(param, u, maxImageBytes(lim))
+		if oe != nil {
+			return nil, oe
+		}
+		imgs = append(imgs, img)
+	}
+	return imgs, nil
 }
 
 func maxImageBytes(lim openai.Limits) int {
@@ -183,7 +198,12 @@ func imageFromBytes(param string, data []byte, lim openai.Limits) (chat.Image, *
 	return chat.Image{MIME: m, Data: data}, nil
 }
 
-func readBody(r *http.Request) ([]byte, *openai.Error) {
+// requestBody is the body the limits middleware read (withLimits), or,
+// without it, the body read now.
+func requestBody(r *http.Request) ([]byte, *openai.Error) {
+	if body := infoFrom(r.Context()).body; body != nil {
+		return body, nil
+	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		return nil, bodyError(err)

@@ -6,12 +6,10 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gemgate/gemini-gateway/gateway/chat"
 	"github.com/gemgate/gemini-gateway/gateway/openai"
-	"github.com/gemgate/gemini-gateway/gateway/pool"
 	"github.com/gemgate/gemini-gateway/gateway/tools"
 )
 
@@ -282,13 +280,10 @@ func respImage(param string, raw json.RawMessage, lim openai.Limits) (chat.Image
 
 // handleResponses serves POST /v1/responses.
 func (s *Server) handleResponses(w http.ResponseWriter, r *http.Request) {
-	ri := infoFrom(r.Context())
-	ri.logIt = true
-	s.countRequest()
-	s.active.Add(1)
-	defer s.active.Add(-1)
+	ri, end := s.startChat(r)
+	defer end()
 	cfg := s.Config()
-	body, oerr := readBody(r)
+	body, oerr := requestBody(r)
 	if oerr != nil {
 		ri.errCode = oerr.Code
 		oerr.Write(w)
@@ -306,97 +301,35 @@ func (s *Server) handleResponses(w http.ResponseWriter, r *http.Request) {
 		oerr.Write(w)
 		return
 	}
-	plan := tools.Prepare(req)
-	preq.Messages, preq.Suffix = plan.Messages, plan.Suffix
-	rs := &respSink{w: w, rc: http.NewResponseController(w), id: "resp_" + strings.TrimPrefix(tools.NewCallID(""), ""), model: model,
-		created: time.Now().Unix(), stream: req.Stream, start: ri.start}
-	if req.Stream {
-		s.streams.Add(1)
-		defer s.streams.Add(-1)
-	}
-	t, err := s.runTurn(r.Context(), plan, preq, rs)
-	if t.res != nil {
-		ri.Account, ri.Attempts = t.res.AccountName, t.res.Attempts
-	}
-	ri.TTFT = rs.ttft()
-	if err != nil {
-		oe := toOpenAIError(err)
-		ri.errCode = oe.Code
-		if !rs.fail(oe) {
-			oe.Write(w)
-		}
-		return
-	}
-	ri.OutputTokens = max(1, openai.EstimateTokens(t.text)) + callTokens(t.calls)
-	rs.complete(t.calls, ri.PromptTokens, ri.OutputTokens)
+	s.serveAgentTurn(r, req, preq, newRespSink(w, model, req.Stream, ri.start, ri.PromptTokens))
 }
 
-// respSink writes Responses API events. Nothing is written before the
-// first answer text, so a failure before it is a real HTTP status.
+// respSink writes an answer as Responses API events (or one response
+// object when not streaming) on the shared agentStream.
 type respSink struct {
-	w       http.ResponseWriter
-	rc      *http.ResponseController
+	agentStream
 	id      string
 	model   string
 	created int64
-	stream  bool
-	start   time.Time
+	in      int
 
-	mu        sync.Mutex
-	committed bool
-	msgOpen   bool
-	msgID     string
-	text      strings.Builder
-	seq       int
-	first     time.Duration
-	err       error
-	output    []any
+	msgOpen bool   // the message item and its text part are open
+	msgID   string // the message item's id
+	seq     int    // the next event's sequence_number
+	output  []any  // the response's output items so far
 }
 
-func (rs *respSink) Begin(int) {
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	if !rs.stream {
-		rs.text.Reset()
-	}
+func newRespSink(w http.ResponseWriter, model string, stream bool, start time.Time, in int) *respSink {
+	rs := &respSink{id: "resp_" + tools.NewCallID(""), model: model, created: time.Now().Unix(), in: in}
+	rs.agentStream = newAgentStream(w, stream, start, rs)
+	return rs
 }
 
-func (rs *respSink) Thought(string) error { return nil }
-
-func (rs *respSink) Text(t string) error {
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	if rs.first == 0 {
-		rs.first = time.Since(rs.start)
-	}
-	rs.text.WriteString(t)
-	if !rs.stream {
-		return nil
-	}
-	rs.commit()
-	if !rs.msgOpen {
-		rs.msgOpen = true
-		rs.msgID = "msg_" + tools.NewCallID("")
-		rs.event("response.output_item.added", map[string]any{"output_index": 0,
-			"item": map[string]any{"type": "message", "id": rs.msgID, "role": "assistant", "status": "in_progress", "content": []any{}}})
-		rs.event("response.content_part.added", map[string]any{"item_id": rs.msgID, "output_index": 0, "content_index": 0,
-			"part": map[string]any{"type": "output_text", "text": "", "annotations": []any{}}})
-	}
-	rs.event("response.output_text.delta", map[string]any{"item_id": rs.msgID, "output_index": 0, "content_index": 0, "delta": t})
-	rs.flush()
-	return rs.err
-}
-
-func (rs *respSink) AnswerStarted() bool {
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	return rs.committed
-}
-
-func (rs *respSink) ttft() time.Duration {
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	return rs.first
+// event writes an event with its sequence_number; mu held.
+func (rs *respSink) event(typ string, fields map[string]any) {
+	fields["sequence_number"] = rs.seq
+	rs.seq++
+	rs.agentStream.event(typ, fields)
 }
 
 func (rs *respSink) response(status string) map[string]any {
@@ -404,66 +337,44 @@ func (rs *respSink) response(status string) map[string]any {
 		"output": rs.output, "parallel_tool_calls": true, "tool_choice": "auto", "tools": []any{}}
 }
 
-// commit sends the headers and response.created; mu held.
-func (rs *respSink) commit() {
-	if rs.committed {
-		return
-	}
-	rs.committed = true
-	h := rs.w.Header()
-	h.Set("Content-Type", "text/event-stream; charset=utf-8")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no")
-	rs.w.WriteHeader(http.StatusOK)
+func (rs *respSink) opened() {
 	rs.output = []any{}
 	rs.event("response.created", map[string]any{"response": rs.response("in_progress")})
 	rs.event("response.in_progress", map[string]any{"response": rs.response("in_progress")})
 }
 
-func (rs *respSink) event(typ string, fields map[string]any) {
-	if rs.err != nil {
-		return
-	}
-	fields["type"] = typ
-	fields["sequence_number"] = rs.seq
-	rs.seq++
-	var b bytes.Buffer
-	b.WriteString("event: " + typ + "\ndata: ")
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	enc.Encode(fields)
-	b.WriteString("\n")
-	if _, err := rs.w.Write(b.Bytes()); err != nil {
-		rs.err = err
-	}
+// openMessage announces the message item and its text part; mu held.
+func (rs *respSink) openMessage() {
+	rs.event("response.output_item.added", map[string]any{"output_index": 0,
+		"item": map[string]any{"type": "message", "id": rs.msgID, "role": "assistant", "status": "in_progress", "content": []any{}}})
+	rs.event("response.content_part.added", map[string]any{"item_id": rs.msgID, "output_index": 0, "content_index": 0,
+		"part": map[string]any{"type": "output_text", "text": "", "annotations": []any{}}})
 }
 
-func (rs *respSink) flush() {
-	if rs.err == nil {
-		if err := rs.rc.Flush(); err != nil {
-			rs.err = err
-		}
+func (rs *respSink) delta(t string) {
+	if !rs.msgOpen {
+		rs.msgOpen = true
+		rs.msgID = "msg_" + tools.NewCallID("")
+		rs.openMessage()
 	}
+	rs.event("response.output_text.delta", map[string]any{"item_id": rs.msgID, "output_index": 0, "content_index": 0, "delta": t})
 }
 
-// fail reports a failure: response.failed once streaming, else false
-// (the caller sends an HTTP error).
-func (rs *respSink) fail(e *openai.Error) bool {
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	if !rs.committed {
-		return false
-	}
-	r := rs.response("failed")
-	r["error"] = map[string]any{"code": e.Code, "message": e.Message}
-	rs.event("response.failed", map[string]any{"response": r})
-	rs.flush()
-	return true
+// fail reports a failure: response.failed once streaming, else an HTTP
+// error.
+func (rs *respSink) fail(e *openai.Error) {
+	rs.failStream(func() {
+		r := rs.response("failed")
+		r["error"] = map[string]any{"code": e.Code, "message": e.Message}
+		rs.event("response.failed", map[string]any{"response": r})
+	}, func() {
+		e.Write(rs.w)
+	})
 }
 
 // complete closes the message, sends the calls and response.completed (or
 // the whole response object when not streaming).
-func (rs *respSink) complete(calls []tools.Call, in, out int) {
+func (rs *respSink) complete(calls []tools.Call, out int) {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	if rs.stream {
@@ -472,66 +383,14 @@ func (rs *respSink) complete(calls []tools.Call, in, out int) {
 	rs.output = []any{}
 	text := rs.text.String()
 	if text != "" || len(calls) == 0 {
-		if rs.msgID == "" {
-			rs.msgID = "msg_" + tools.NewCallID("")
-		}
-		part := map[string]any{"type": "output_text", "text": text, "annotations": []any{}}
-		item := map[string]any{"type": "message", "id": rs.msgID, "role": "assistant", "status": "completed", "content": []any{part}}
-		if rs.stream {
-			if !rs.msgOpen {
-				rs.event("response.output_item.added", map[string]any{"output_index": 0,
-					"item": map[string]any{"type": "message", "id": rs.msgID, "role": "assistant", "status": "in_progress", "content": []any{}}})
-				rs.event("response.content_part.added", map[string]any{"item_id": rs.msgID, "output_index": 0, "content_index": 0,
-					"part": map[string]any{"type": "output_text", "text": "", "annotations": []any{}}})
-			}
-			rs.event("response.output_text.done", map[string]any{"item_id": rs.msgID, "output_index": 0, "content_index": 0, "text": text})
-			rs.event("response.content_part.done", map[string]any{"item_id": rs.msgID, "output_index": 0, "content_index": 0, "part": part})
-			rs.event("response.output_item.done", map[string]any{"output_index": 0, "item": item})
-		}
-		rs.output = append(rs.output, item)
+		rs.output = append(rs.output, rs.messageItem(text))
 	}
 	for _, c := range calls {
-		idx := len(rs.output)
-		name, ns, _ := strings.Cut(c.Name, nsSep)
-		if ns == "" {
-			name, ns = c.Name, ""
-		} else {
-			name, ns = ns, name
-		}
-		var item map[string]any
-		if c.Custom {
-			id := "ctc_" + tools.NewCallID("")
-			item = map[string]any{"type": "custom_tool_call", "id": id, "call_id": c.ID, "name": name, "input": c.Input, "status": "completed"}
-			if rs.stream {
-				rs.event("response.output_item.added", map[string]any{"output_index": idx,
-					"item": map[string]any{"type": "custom_tool_call", "id": id, "call_id": c.ID, "name": name, "input": "", "status": "in_progress"}})
-				rs.event("response.custom_tool_call_input.delta", map[string]any{"item_id": id, "output_index": idx, "delta": c.Input})
-				rs.event("response.custom_tool_call_input.done", map[string]any{"item_id": id, "output_index": idx, "input": c.Input})
-			}
-		} else {
-			id := "fc_" + tools.NewCallID("")
-			item = map[string]any{"type": "function_call", "id": id, "call_id": c.ID, "name": name, "arguments": c.Arguments, "status": "completed"}
-			if ns != "" {
-				item["namespace"] = ns
-			}
-			if rs.stream {
-				added := map[string]any{"type": "function_call", "id": id, "call_id": c.ID, "name": name, "arguments": "", "status": "in_progress"}
-				if ns != "" {
-					added["namespace"] = ns
-				}
-				rs.event("response.output_item.added", map[string]any{"output_index": idx, "item": added})
-				rs.event("response.function_call_arguments.delta", map[string]any{"item_id": id, "output_index": idx, "delta": c.Arguments})
-				rs.event("response.function_call_arguments.done", map[string]any{"item_id": id, "output_index": idx, "arguments": c.Arguments})
-			}
-		}
-		if rs.stream {
-			rs.event("response.output_item.done", map[string]any{"output_index": idx, "item": item})
-		}
-		rs.output = append(rs.output, item)
+		rs.output = append(rs.output, rs.callItem(len(rs.output), c))
 	}
 	r := rs.response("completed")
-	r["usage"] = map[string]any{"input_tokens": in, "input_tokens_details": map[string]any{"cached_tokens": 0},
-		"output_tokens": out, "output_tokens_details": map[string]any{"reasoning_tokens": 0}, "total_tokens": in + out}
+	r["usage"] = map[string]any{"input_tokens": rs.in, "input_tokens_details": map[string]any{"cached_tokens": 0},
+		"output_tokens": out, "output_tokens_details": map[string]any{"reasoning_tokens": 0}, "total_tokens": rs.in + out}
 	if rs.stream {
 		rs.event("response.completed", map[string]any{"response": r})
 		rs.flush()
@@ -541,4 +400,65 @@ func (rs *respSink) complete(calls []tools.Call, in, out int) {
 	writeJSON(rs.w, http.StatusOK, r)
 }
 
-var _ pool.Sink = (*respSink)(nil)
+// messageItem is the finished message item, its closing events sent when
+// streaming; mu held.
+func (rs *respSink) messageItem(text string) map[string]any {
+	if rs.msgID == "" {
+		rs.msgID = "msg_" + tools.NewCallID("")
+	}
+	part := map[string]any{"type": "output_text", "text": text, "annotations": []any{}}
+	item := map[string]any{"type": "message", "id": rs.msgID, "role": "assistant", "status": "completed", "content": []any{part}}
+	if rs.stream {
+		if !rs.msgOpen {
+			rs.openMessage()
+		}
+		rs.event("response.output_text.done", map[string]any{"item_id": rs.msgID, "output_index": 0, "content_index": 0, "text": text})
+		rs.event("response.content_part.done", map[string]any{"item_id": rs.msgID, "output_index": 0, "content_index": 0, "part": part})
+		rs.event("response.output_item.done", map[string]any{"output_index": 0, "item": item})
+	}
+	return item
+}
+
+// callItem is a tool call as output item idx (a custom_tool_call, or a
+// function_call with its namespace split back off the flat name), its
+// events sent when streaming; mu held.
+func (rs *respSink) callItem(idx int, c tools.Call) map[string]any {
+	name, ns, _ := strings.Cut(c.Name, nsSep)
+	if ns == "" {
+		name, ns = c.Name, ""
+	} else {
+		name, ns = ns, name
+	}
+	var item map[string]any
+	if c.Custom {
+		id := "ctc_" + tools.NewCallID("")
+		item = map[string]any{"type": "custom_tool_call", "id": id, "call_id": c.ID, "name": name, "input": c.Input, "status": "completed"}
+		if rs.stream {
+			rs.event("response.output_item.added", map[string]any{"output_index": idx,
+				"item": map[string]any{"type": "custom_tool_call", "id": id, "call_id": c.ID, "name": name, "input": "", "status": "in_progress"}})
+			rs.event("response.custom_tool_call_input.delta", map[string]any{"item_id": id, "output_index": idx, "delta": c.Input})
+			rs.event("response.custom_tool_call_input.done", map[string]any{"item_id": id, "output_index": idx, "input": c.Input})
+		}
+	} else {
+		id := "fc_" + tools.NewCallID("")
+		item = map[string]any{"type": "function_call", "id": id, "call_id": c.ID, "name": name, "arguments": c.Arguments, "status": "completed"}
+		if ns != "" {
+			item["namespace"] = ns
+		}
+		if rs.stream {
+			added := map[string]any{"type": "function_call", "id": id, "call_id": c.ID, "name": name, "arguments": "", "status": "in_progress"}
+			if ns != "" {
+				added["namespace"] = ns
+			}
+			rs.event("response.output_item.added", map[string]any{"output_index": idx, "item": added})
+			rs.event("response.function_call_arguments.delta", map[string]any{"item_id": id, "output_index": idx, "delta": c.Arguments})
+			rs.event("response.function_call_arguments.done", map[string]any{"item_id": id, "output_index": idx, "arguments": c.Arguments})
+		}
+	}
+	if rs.stream {
+		rs.event("response.output_item.done", map[string]any{"output_index": idx, "item": item})
+	}
+	return item
+}
+
+var _ agentSink = (*respSink)(nil)

@@ -193,6 +193,27 @@ func BenchmarkDecodeChatRequest1MBImage(b *testing.B) {
 	}
 }
 
+// BenchmarkDecodeChatRequestConversation is the per-message path: a long
+// agent conversation of string, part-array, tool-call and tool messages.
+func BenchmarkDecodeChatRequestConversation(b *testing.B) {
+	msgs := []string{`{"role":"system","content":"be brief"}`}
+	for i := 0; i < 100; i++ {
+		msgs = append(msgs,
+			fmt.Sprintf(`{"role":"user","content":[{"type":"text","text":"question %d"},{"type":"text","text":"more"}]}`, i),
+			fmt.Sprintf(`{"role":"assistant","content":null,"tool_calls":[{"id":"c%d","function":{"name":"f","arguments":"{}"}}]}`, i),
+			fmt.Sprintf(`{"role":"tool","tool_call_id":"c%d","content":"result %d"}`, i, i),
+			`{"role":"assistant","content":"an answer"}`)
+	}
+	body := []byte(`{"model":"m","messages":[` + strings.Join(msgs, ",") + `]}`)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := DecodeChatRequest(body, Limits{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func FuzzDecodeChatRequest(f *testing.F) {
 	f.Add([]byte(`{"model":"m","messages":[{"role":"user","content":"hi"}]}`))
 	f.Add([]byte(`{"model":"m","stream":true,"messages":[{"role":"user","content":[{"type":"text","text":"a"},{"type":"image_url","image_url":{"url":"data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAICRAEAOw=="}}]}]}`))

@@ -81,29 +81,15 @@ type Result struct {
 // *upstream.Error, a *NoAccountError, or the context's error.
 func (p *Pool) Chat(ctx context.Context, req *Request, sink Sink) (*Result, error) {
 	cfg := p.config()
-	prefer := int64(-1)
-	var held *sessionEntry
-	if last := chat.LastUser(req.Messages); last > 0 {
-		if e, ok := p.sessions.Take(chat.KeyOf(req.Messages[:last]), p.now()); ok {
-			held, prefer = &e, e.accountID
-		}
-	}
-	exclude := map[int64]bool{}
-	soft := map[int64]bool{}
-	// failedOnce: a request that retries an account counts one failure
-	// against it, not one per retry.
-	failedOnce := map[int64]bool{}
-	// refreshed: an account whose cookies were refreshed for this request
-	// gets one more try, once.
-	refreshed := map[int64]bool{}
+	st := p.newChatAttempts(req)
 	// Accounts that used up this kind's quota serve other kinds only.
 	blocked, freeAt := p.mediaBlocked(req.Media)
 	for id := range blocked {
-		exclude[id] = true
+		st.exclude[id] = true
 	}
 	var lastErr error
 	for attempt := 1; attempt <= cfg.MaxAttempts; attempt++ {
-		id, err := p.pick(prefer, exclude, soft)
+		id, err := p.pick(st.prefer, st.exclude, st.soft)
 		if err != nil {
 			if lastErr != nil {
 				return nil, lastErr
@@ -113,12 +99,8 @@ func (p *Pool) Chat(ctx context.Context, req *Request, sink Sink) (*Result, erro
 			}
 			return nil, err
 		}
-		var session *sessionEntry
-		if held != nil && held.accountID == id {
-			session = held
-		}
 		sink.Begin(attempt)
-		res, err := p.try(ctx, id, session, req, sink)
+		res, err := p.try(ctx, id, st.session(id), req, sink)
 		p.release(id)
 		if err == nil {
 			res.Attempts = attempt
@@ -129,40 +111,112 @@ func (p *Pool) Chat(ctx context.Context, req *Request, sink Sink) (*Result, erro
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		kind := upstream.KindOf(err)
-		if recoverable(kind) && !refreshed[id] && !sink.AnswerStarted() && !errors.Is(err, errSinkGone) {
-			refreshed[id] = true
-			retry, signedOut := p.refreshForRetry(ctx, id)
-			if retry {
-				p.log.Info("retrying after a cookie refresh", "account", p.name(id), "error_kind", kind.String())
-				prefer = id
-				attempt-- // the refresh, not the account, failed this try
-				continue
-			}
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			failedOnce[id] = failedOnce[id] || signedOut // already recorded as needs_sign_in
+		retry, cerr := p.retryRefreshed(ctx, st, id, err, sink)
+		if retry {
+			attempt-- // the refresh, not the account, failed this try
+			continue
 		}
-		if !failedOnce[id] {
-			failedOnce[id] = true
-			if !p.kindQuotaFailure(id, req.Media, err) && !p.accountTrouble(id, err) {
-				p.failed(id, err)
-			}
+		if cerr != nil {
+			return nil, cerr
 		}
+		p.countFailure(st, id, req.Media, err)
 		lastErr = err
-		if sink.AnswerStarted() || !failover(kind) || errors.Is(err, errSinkGone) {
+		if !st.failOver(id, err, sink) {
 			return nil, err
 		}
-		if kind == upstream.KindTransient || kind == upstream.KindEmpty {
-			soft[id] = true
-		} else {
-			exclude[id] = true
-		}
-		held = nil // the session belonged to the failed attempt
-		p.log.Info("failing over", "account", p.name(id), "error_kind", kind.String(), "reason", err.Error(), "attempt", attempt)
+		p.log.Info("failing over", "account", p.name(id), "error_kind", upstream.KindOf(err).String(), "reason", err.Error(), "attempt", attempt)
 	}
 	return nil, lastErr
+}
+
+// chatAttempts is what one Chat call knows of the accounts it tried.
+type chatAttempts struct {
+	// prefer is the account to try first (-1: none); held its upstream
+	// session of this conversation, if any.
+	prefer int64
+	held   *sessionEntry
+	// exclude and soft are pick's: accounts ruled out for this request,
+	// and accounts that failed transiently, tried only when nothing else
+	// can serve.
+	exclude, soft map[int64]bool
+	// failedOnce: a request that retries an account counts one failure
+	// against it, not one per retry.
+	failedOnce map[int64]bool
+	// refreshed: an account whose cookies were refreshed for this request
+	// gets one more try, once.
+	refreshed map[int64]bool
+}
+
+func (p *Pool) newChatAttempts(req *Request) *chatAttempts {
+	st := &chatAttempts{prefer: -1, exclude: map[int64]bool{}, soft: map[int64]bool{},
+		failedOnce: map[int64]bool{}, refreshed: map[int64]bool{}}
+	if last := chat.LastUser(req.Messages); last > 0 {
+		if e, ok := p.sessions.Take(chat.KeyOf(req.Messages[:last]), p.now()); ok {
+			st.held, st.prefer = &e, e.accountID
+		}
+	}
+	return st
+}
+
+// session is the held session when it is id's.
+func (st *chatAttempts) session(id int64) *sessionEntry {
+	if st.held != nil && st.held.accountID == id {
+		return st.held
+	}
+	return nil
+}
+
+// retryRefreshed refreshes the cookies of an account that failed with
+// stale cookies or a refused token, once per request and only while no
+// answer reached the client; retry says to try the same account again.
+// err is the context's error when the request ended meanwhile.
+func (p *Pool) retryRefreshed(ctx context.Context, st *chatAttempts, id int64, failure error, sink Sink) (retry bool, err error) {
+	kind := upstream.KindOf(failure)
+	if !recoverable(kind) || st.refreshed[id] || sink.AnswerStarted() || errors.Is(failure, errSinkGone) {
+		return false, nil
+	}
+	st.refreshed[id] = true
+	retry, signedOut := p.refreshForRetry(ctx, id)
+	if retry {
+		p.log.Info("retrying after a cookie refresh", "account", p.name(id), "error_kind", kind.String())
+		st.prefer = id
+		return true, nil
+	}
+	if ctx.Err() != nil {
+		return false, ctx.Err()
+	}
+	st.failedOnce[id] = st.failedOnce[id] || signedOut // already recorded as needs_sign_in
+	return false, nil
+}
+
+// countFailure records a failed attempt against the account, once per
+// request: against its quota for this kind of media, as account trouble,
+// or as a plain failure.
+func (p *Pool) countFailure(st *chatAttempts, id int64, media Media, err error) {
+	if st.failedOnce[id] {
+		return
+	}
+	st.failedOnce[id] = true
+	if !p.kindQuotaFailure(id, media, err) && !p.accountTrouble(id, err) {
+		p.failed(id, err)
+	}
+}
+
+// failOver reports whether the request may move to another account after
+// id failed, and sets id aside: for good, or (a transient or empty answer)
+// only while other accounts remain.
+func (st *chatAttempts) failOver(id int64, err error, sink Sink) bool {
+	kind := upstream.KindOf(err)
+	if sink.AnswerStarted() || !failover(kind) || errors.Is(err, errSinkGone) {
+		return false
+	}
+	if kind == upstream.KindTransient || kind == upstream.KindEmpty {
+		st.soft[id] = true
+	} else {
+		st.exclude[id] = true
+	}
+	st.held = nil // the session belonged to the failed attempt
+	return true
 }
 
 // failover reports whether another account may succeed where one failed.

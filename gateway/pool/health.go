@@ -200,24 +200,29 @@ func (c *Checker) CheckOne(ctx context.Context, id int64) CheckOutcome {
 func (c *Checker) check(ctx context.Context, id int64, cfg HealthConfig) CheckOutcome {
 	p := c.pool
 	o := CheckOutcome{AccountID: id, Name: p.name(id)}
+	res, err := c.probe(ctx, id, cfg)
+	if ctx.Err() != nil {
+		return o
+	}
+	if err == nil {
+		c.passed(&o, res)
+		return o
+	}
+	c.checkFailed(&o, err, cfg)
+	return o
+}
+
+// probe runs the check, again while it fails transiently (RetryCount
+// times), and once more after a cookie refresh when the cookies were
+// stale or the token refused.
+func (c *Checker) probe(ctx context.Context, id int64, cfg HealthConfig) (upstream.CheckResult, error) {
+	p := c.pool
 	var err error
 	var res upstream.CheckResult
 	for try := 0; try <= cfg.RetryCount; try++ {
-		cctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
-		var cr upstream.Credentials
-		cr, err = p.credentials(cctx, id)
-		if err != nil {
-			cancel()
-			err = secretsError(err)
-			break
-		}
-		res, err = p.upstream().CheckAccount(cctx, cr)
-		if err != nil && cctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
-			err = &upstream.Error{Op: "health check", Kind: upstream.KindTransient, Network: true, Message: "timed out after " + cfg.Timeout.String()}
-		}
-		cancel()
-		if err == nil || upstream.KindOf(err) != upstream.KindTransient || ctx.Err() != nil {
-			break
+		res, err = c.probeOnce(ctx, id, cfg)
+		if err == nil || upstream.KindOf(err) != upstream.KindTransient || ctx.Err() != nil || isSecretsError(err) {
+			break // a locked keychain is not retried either
 		}
 	}
 	if k := upstream.KindOf(err); recoverable(k) && ctx.Err() == nil {
@@ -232,19 +237,49 @@ func (c *Checker) check(ctx context.Context, id int64, cfg HealthConfig) CheckOu
 			cancel()
 		}
 	}
+	return res, err
+}
+
+// probeOnce is one try within cfg.Timeout; running out of it is a
+// transient network failure.
+func (c *Checker) probeOnce(ctx context.Context, id int64, cfg HealthConfig) (upstream.CheckResult, error) {
+	p := c.pool
+	cctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+	cr, err := p.credentials(cctx, id)
+	if err != nil {
+		return upstream.CheckResult{}, secretsError(err)
+	}
+	res, err := p.upstream().CheckAccount(cctx, cr)
+	if err != nil && cctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
+		err = &upstream.Error{Op: "health check", Kind: upstream.KindTransient, Network: true, Message: "timed out after " + cfg.Timeout.String()}
+	}
+	return res, err
+}
+
+func isSecretsError(err error) bool {
+	ue, ok := err.(*upstream.Error)
+	return ok && ue.Op == opSecrets
+}
+
+// passed records a check that succeeded: healthy, network errors forgiven.
+func (c *Checker) passed(o *CheckOutcome, res upstream.CheckResult) {
+	p, id := c.pool, o.AccountID
+	o.OK, o.Latency = true, res.Latency
+	p.recordCheck(id, accounts.CheckRecord{At: p.now(), OK: true, Latency: res.Latency, Message: "ok"})
+	p.setStatus(id, accounts.StatusHealthy, "", false)
+	p.resetNetworkErrors(id)
+	p.log.Info("health check passed", "account", o.Name, "latency", res.Latency.Round(time.Millisecond).String())
+	p.publish(accountEvent(id))
+}
+
+// checkFailed records a failed check and what it means for the account:
+// sign-in trouble, expired, banned, out of quota, or one more network
+// error (which, past NetworkErrorThreshold, makes it unhealthy). A check
+// that could not read the account's secrets says nothing of the account.
+func (c *Checker) checkFailed(o *CheckOutcome, err error, cfg HealthConfig) {
+	p, id := c.pool, o.AccountID
 	now := p.now()
-	if ctx.Err() != nil {
-		return o
-	}
-	if err == nil {
-		o.OK, o.Latency = true, res.Latency
-		p.recordCheck(id, accounts.CheckRecord{At: now, OK: true, Latency: res.Latency, Message: "ok"})
-		p.setStatus(id, accounts.StatusHealthy, "", false)
-		p.resetNetworkErrors(id)
-		p.log.Info("health check passed", "account", o.Name, "latency", res.Latency.Round(time.Millisecond).String())
-		p.publish(accountEvent(id))
-		return o
-	}
 	ue, _ := err.(*upstream.Error)
 	o.Message = err.Error()
 	if ue != nil {
@@ -256,7 +291,7 @@ func (c *Checker) check(ctx context.Context, id int64, cfg HealthConfig) CheckOu
 		// The keychain is locked or away: nothing is known about the account.
 		p.log.Warn("health check could not read the account's secrets", "account", o.Name, "reason", o.Message)
 		p.publish(accountEvent(id))
-		return o
+		return
 	}
 	if ue != nil && ue.Op == "getoxsrf" {
 		p.log.Warn("JWT refresh failed", "account", o.Name, "error_kind", ue.Kind.String(), "reason", ue.Message)
@@ -281,7 +316,6 @@ func (c *Checker) check(ctx context.Context, id int64, cfg HealthConfig) CheckOu
 	}
 	p.log.Warn("health check failed", "account", o.Name, "error_kind", o.Kind.String(), "reason", o.Message, "disabled", o.Disabled)
 	p.publish(accountEvent(id))
-	return o
 }
 
 func (p *Pool) recordCheck(id int64, rec accounts.CheckRecord) {
