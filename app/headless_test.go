@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gemgate/gemini-gateway/gateway/upstream/fakeupstream"
+	"github.com/gemgate/gemini-gateway/internal/proctest"
 )
 
 // headlessBinary builds the real program once per test run (without the
@@ -50,52 +51,16 @@ func builtOnce(env []string, flags ...string) func(t *testing.T) string {
 	}
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
+func freePort(t *testing.T) int { return proctest.FreePort(t) }
 
-type proc struct {
-	cmd  *exec.Cmd
-	out  *lockedBuffer
-	done chan struct{} // closed when the process has exited
-}
-
-func startHeadless(t *testing.T, env []string) *proc {
+// startHeadless runs the headless binary with a clean environment, a data
+// directory of its own and no stray .env.
+func startHeadless(t *testing.T, env []string) *proctest.Proc {
 	t.Helper()
 	cmd := exec.Command(headlessBinary(t), "-headless")
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "GATEWAY_DATA_DIR=" + t.TempDir(), "HEALTH_CHECK_ENABLED=false"}, env...)
 	cmd.Dir = t.TempDir() // no stray .env
-	p := &proc{cmd: cmd, out: &lockedBuffer{}, done: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = p.out, p.out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-p.done
-		if t.Failed() {
-			t.Logf("gateway output:\n%s", p.out.String())
-		}
-	})
-	return p
-}
-
-func (p *proc) wait(t *testing.T, d time.Duration) int {
-	t.Helper()
-	select {
-	case <-p.done:
-		return p.cmd.ProcessState.ExitCode()
-	case <-time.After(d):
-		t.Fatalf("process still running after %v", d)
-		return -1
-	}
+	return proctest.Start(t, cmd, "gateway")
 }
 
 func fakeEnv(fake *fakeupstream.Server, a fakeupstream.Account) []string {
@@ -115,13 +80,7 @@ func TestHeadlessProcess(t *testing.T) {
 	port := freePort(t)
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
 	p := startHeadless(t, append(fakeEnv(fake, acct), "PORT="+strconv.Itoa(port), "SHUTDOWN_GRACE=10s", "API_KEY="+readmeKey))
-	waitUntil(t, 10*time.Second, "/healthz", func() bool {
-		resp, err := http.Get(base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err == nil && resp.StatusCode == 200
-	})
+	p.WaitServing(t, base)
 
 	resp, err := postKey(base+"/v1/chat/completions", readmeKey,
 		`{"model":"gemini-2.5-pro","stream":true,"messages":[{"role":"user","content":"Hello!"}]}`)
@@ -152,13 +111,13 @@ func TestHeadlessProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(200 * time.Millisecond)
-	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.Cmd.Process.Signal(syscall.SIGTERM)
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if !strings.HasSuffix(strings.TrimSpace(string(body)), "data: [DONE]") || !strings.Contains(string(body), "façade") {
 		t.Fatalf("stream cut by shutdown: %s", body)
 	}
-	if code := p.wait(t, 15*time.Second); code != 0 {
+	if code := p.Wait(t, 15*time.Second); code != 0 {
 		t.Fatalf("exit code %d", code)
 	}
 	// New connections were refused while it drained.
@@ -189,24 +148,24 @@ func TestHeadlessPortInUse(t *testing.T) {
 	defer ln.Close()
 	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 	p := startHeadless(t, []string{"PORT=" + port})
-	if code := p.wait(t, 10*time.Second); code != 1 {
+	if code := p.Wait(t, 10*time.Second); code != 1 {
 		t.Fatalf("exit code %d", code)
 	}
-	if out := p.out.String(); !strings.Contains(out, "port "+port+" is already in use") || !strings.Contains(out, "PORT=") {
+	if out := p.Out.String(); !strings.Contains(out, "port "+port+" is already in use") || !strings.Contains(out, "PORT=") {
 		t.Fatalf("message: %s", out)
 	}
 }
 
 func TestHeadlessRefusesOpenBindWithoutKey(t *testing.T) {
 	p := startHeadless(t, []string{"HOST=0.0.0.0", "PORT=" + strconv.Itoa(freePort(t))})
-	if code := p.wait(t, 10*time.Second); code != 2 {
+	if code := p.Wait(t, 10*time.Second); code != 2 {
 		t.Fatalf("exit code %d", code)
 	}
-	if out := p.out.String(); !strings.Contains(out, "HOST=0.0.0.0") || !strings.Contains(out, "API_KEY") {
+	if out := p.Out.String(); !strings.Contains(out, "HOST=0.0.0.0") || !strings.Contains(out, "API_KEY") {
 		t.Fatalf("message: %s", out)
 	}
 	p = startHeadless(t, []string{"PORT=notaport"})
-	if code := p.wait(t, 10*time.Second); code != 2 || !strings.Contains(p.out.String(), "PORT") {
-		t.Fatalf("bad PORT: %d %s", code, p.out.String())
+	if code := p.Wait(t, 10*time.Second); code != 2 || !strings.Contains(p.Out.String(), "PORT") {
+		t.Fatalf("bad PORT: %d %s", code, p.Out.String())
 	}
 }

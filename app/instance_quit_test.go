@@ -19,7 +19,7 @@ func TestDesktopAppQuitsOnInstanceMessage(t *testing.T) {
 	fake := fakeupstream.Start(fakeupstream.Options{})
 	defer fake.Close()
 	app := startDesktopApp(t, fake)
-	for _, kv := range app.cmd.Env {
+	for _, kv := range app.Cmd.Env {
 		if v, ok := strings.CutPrefix(kv, "XDG_RUNTIME_DIR="); ok {
 			t.Setenv("XDG_RUNTIME_DIR", v) // the app's socket directory
 		}
@@ -28,8 +28,8 @@ func TestDesktopAppQuitsOnInstanceMessage(t *testing.T) {
 		t.Fatal(err)
 	}
 	select {
-	case <-app.exited:
-		if code := app.cmd.ProcessState.ExitCode(); code != 0 {
+	case <-app.Done:
+		if code := app.Cmd.ProcessState.ExitCode(); code != 0 {
 			t.Fatalf("exit code %d", code)
 		}
 	case <-time.After(30 * time.Second):

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -22,6 +21,7 @@ import (
 	"github.com/gemgate/gemini-gateway/app/internal/pgtest"
 	"github.com/gemgate/gemini-gateway/gateway"
 	"github.com/gemgate/gemini-gateway/gateway/upstream/fakeupstream"
+	"github.com/gemgate/gemini-gateway/internal/proctest"
 )
 
 func strict() bool { return os.Getenv("GATEWAY_TEST_STRICT") == "1" }
@@ -45,22 +45,8 @@ func unavailable(t *testing.T, msg string) {
 	t.Skip(msg)
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+// lockedBuffer collects a log written from several goroutines.
+type lockedBuffer = proctest.Buffer
 
 // testApp is the real composition root, serving on a free loopback port in
 // front of the fake upstream.

@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gemgate/gemini-gateway/gateway/upstream/fakeupstream"
 )
@@ -57,13 +56,7 @@ func TestAnotherLocalUserCannotUseAdminAPI(t *testing.T) {
 	data := t.TempDir()
 	os.Chmod(data, 0o755) // an existing, readable data directory: made private at start
 	p := startHeadless(t, append(fakeEnv(fake, acct), "PORT="+strconv.Itoa(port), "GATEWAY_DATA_DIR="+data, "PPROF=true"))
-	waitUntil(t, 10*time.Second, "/healthz", func() bool {
-		resp, err := http.Get(base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err == nil && resp.StatusCode == 200
-	})
+	p.WaitServing(t, base)
 	keyFile := filepath.Join(data, "admin.key")
 	fi, err := os.Stat(keyFile)
 	if err != nil || fi.Mode().Perm() != 0o600 {
@@ -74,7 +67,7 @@ func TestAnotherLocalUserCannotUseAdminAPI(t *testing.T) {
 	}
 	raw, _ := os.ReadFile(keyFile)
 	admin := strings.TrimSpace(string(raw))
-	out := p.out.String()
+	out := p.Out.String()
 	if !strings.Contains(out, keyFile) || strings.Contains(out, admin) {
 		t.Fatalf("the log must name admin.key and never show the key:\n%s", out)
 	}
@@ -121,7 +114,7 @@ func TestAnotherLocalUserCannotUseAdminAPI(t *testing.T) {
 	if code := curl("-H", "Authorization: Bearer "+ck, "-X", "POST", "-d", `{"messages":[{"role":"user","content":"x"}]}`, base+"/v1/chat/completions"); code != "200" {
 		t.Errorf("client key on chat: HTTP %s, want 200", code)
 	}
-	if out := p.out.String(); strings.Contains(out, ck) || strings.Contains(out, acct.SecureCSES) {
+	if out := p.Out.String(); strings.Contains(out, ck) || strings.Contains(out, acct.SecureCSES) {
 		t.Error("a key or cookie reached the log")
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/gemgate/gemini-gateway/gateway/upstream/fakeupstream"
+	"github.com/gemgate/gemini-gateway/internal/proctest"
 )
 
 // guiBinary builds the desktop program once per test run.
@@ -66,11 +67,38 @@ func gdbus(t *testing.T, args ...string) (string, error) {
 	return string(out), err
 }
 
-func findTray(t *testing.T, pid int) *tray {
+// findTray waits for the app's tray on the session bus. The systray
+// library asks for its bus name once Fyne's event loop has started, which
+// on a loaded machine can take any time after /healthz answers: gdbus wait
+// returns when the name appears, the app's exit fails the test at once,
+// and otherwise the test's own deadline is the limit (proctest.Deadline).
+func findTray(t *testing.T, app *desktopApp) *tray {
 	t.Helper()
-	dest := fmt.Sprintf("org.kde.StatusNotifierItem-%d-1", pid)
+	dest := fmt.Sprintf("org.kde.StatusNotifierItem-%d-1", app.Cmd.Process.Pid)
+	ctx, cancel := context.WithDeadline(context.Background(), proctest.Deadline(t))
+	defer cancel()
+	waited := make(chan error, 1)
+	go func() {
+		out, err := exec.CommandContext(ctx, "gdbus", "wait", "--session", "--timeout", "0", dest).CombinedOutput()
+		if err != nil {
+			err = fmt.Errorf("%w: %s", err, out)
+		}
+		waited <- err
+	}()
+	select {
+	case err := <-waited:
+		if err != nil {
+			t.Fatalf("waiting for %s on the session bus: %v", dest, err)
+		}
+	case <-app.Done:
+		cancel()
+		<-waited
+		t.Fatalf("the app exited (code %d) before its tray appeared", app.Cmd.ProcessState.ExitCode())
+	}
+	// The library exports the item's properties right after it takes the
+	// name, on the same goroutine: a moment, no more.
 	var out string
-	waitUntil(t, 15*time.Second, "the tray on D-Bus", func() bool {
+	app.Poll(t, "the tray's Menu property", func() bool {
 		var err error
 		out, err = gdbus(t, "--dest", dest, "--object-path", "/StatusNotifierItem",
 			"--method", "org.freedesktop.DBus.Properties.Get", "org.kde.StatusNotifierItem", "Menu")
@@ -132,11 +160,10 @@ func (tr *tray) click(it trayItem) {
 // desktopApp is the real desktop binary running hidden (as after a log-in
 // start) under the test's X server and session bus.
 type desktopApp struct {
-	cmd    *exec.Cmd
-	data   string
-	port   int
-	base   string
-	exited chan struct{}
+	*proctest.Proc
+	data string
+	port int
+	base string
 }
 
 func startDesktopApp(t *testing.T, fake *fakeupstream.Server) *desktopApp {
@@ -148,29 +175,9 @@ func startDesktopApp(t *testing.T, fake *fakeupstream.Server) *desktopApp {
 	cmd.Env = append(os.Environ(), "GATEWAY_DATA_DIR="+data, "PORT="+strconv.Itoa(port), "GATEWAY_UI_HIDDEN=1",
 		"GEMINI_BUSINESS_URL="+fake.BusinessURL(), "GEMINI_AUTH_URL="+fake.AuthURL(), "GEMINI_API_URL="+fake.APIURL(),
 		"HEALTH_CHECK_INTERVAL=3600", "XDG_RUNTIME_DIR="+t.TempDir())
-	out := &lockedBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			t.Logf("app output:\n%s", out.String())
-		}
-	})
-	base := "http://127.0.0.1:" + strconv.Itoa(port)
-	waitUntil(t, 20*time.Second, "/healthz", func() bool {
-		resp, err := http.Get(base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err == nil && resp.StatusCode == 200
-	})
-	return &desktopApp{cmd: cmd, data: data, port: port, base: base, exited: exited}
+	app := &desktopApp{Proc: proctest.Start(t, cmd, "app"), data: data, port: port, base: "http://127.0.0.1:" + strconv.Itoa(port)}
+	app.WaitServing(t, app.base)
+	return app
 }
 
 // mainThreadSwitches counts the context switches of the process's main
@@ -224,8 +231,8 @@ func TestTrayMenuOverDBus(t *testing.T) {
 	fake.AddAccount(d1)
 	fake.AddAccount(d2)
 	app := startDesktopApp(t, fake)
-	cmd, data, port, base := app.cmd, app.data, app.port, app.base
-	exited := app.exited
+	cmd, data, port, base := app.Cmd, app.data, app.port, app.base
+	exited := app.Done
 	// The desktop app made itself an API key on first run.
 	saved, err := LoadSettings(data)
 	if err != nil || !strings.HasPrefix(saved["API_KEY"], "sk-gg-") {
@@ -262,7 +269,7 @@ func TestTrayMenuOverDBus(t *testing.T) {
 		admin("POST", "/api/admin/accounts", fmt.Sprintf(`{"name":"tray-%d","secure_c_ses":%q,"csesidx":%q,"config_id":%q}`, i+1, d.SecureCSES, d.CSESIDX, d.ConfigID))
 	}
 
-	tr := findTray(t, cmd.Process.Pid)
+	tr := findTray(t, app)
 	var acct trayItem
 	waitUntil(t, 10*time.Second, "both accounts in the tray, checked", func() bool {
 		a, ok1 := tr.find("tray-1")
@@ -359,16 +366,16 @@ func TestHiddenDesktopAppEndsOnSIGTERM(t *testing.T) {
 	fake := fakeupstream.Start(fakeupstream.Options{})
 	defer fake.Close()
 	app := startDesktopApp(t, fake)
-	findTray(t, app.cmd.Process.Pid)
-	n := quietestSecond(t, app.cmd.Process.Pid)
+	findTray(t, app)
+	n := quietestSecond(t, app.Cmd.Process.Pid)
 	t.Logf("main thread woke %d times in 1 s while hidden", n)
 	if n > 20 {
 		t.Errorf("the hidden app's event loop woke %d times in a second", n)
 	}
-	app.cmd.Process.Signal(syscall.SIGTERM)
+	app.Cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case <-app.exited:
-		if code := app.cmd.ProcessState.ExitCode(); code != 0 {
+	case <-app.Done:
+		if code := app.Cmd.ProcessState.ExitCode(); code != 0 {
 			t.Fatalf("exit code %d", code)
 		}
 	case <-time.After(20 * time.Second):

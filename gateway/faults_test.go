@@ -89,6 +89,14 @@ func googleError(code int, status string) func(w http.ResponseWriter, r *http.Re
 	}
 }
 
+// faultTimeout is the first-byte and idle timeout of the cases whose
+// fault is a silence. The account that answers after the failover runs
+// under it too: its answer is the fake's canned one, a few small elements
+// written at once by a server in this process, which arrives in
+// milliseconds; 2 s leaves that more than a hundredfold margin on a loaded
+// machine under -race, and costs each silent case 2 s.
+const faultTimeout = 2 * time.Second
+
 // TestFaultMatrix injects every upstream fault on the first account. The
 // client always gets one clean answer from the second account (or, for a
 // well-formed huge answer, the answer itself), the first account's state
@@ -108,6 +116,11 @@ func TestFaultMatrix(t *testing.T) {
 		// streamErr: in a stream, answer text arrived before the failure,
 		// so the client sees that text and an error instead of a failover.
 		streamErr bool
+		// timeout: the fault is a silence the client's own timers must
+		// end, so this case runs with short timers (faultTimeout). The
+		// other cases keep the default ones: a timer racing the scheduler
+		// would test the machine's load, not the fault.
+		timeout bool
 	}{
 		{name: "reset before headers", fault: func(w http.ResponseWriter, r *http.Request) { rawResponse(w, "") },
 			served: 1, state: pool.StateUnknown, netErrs: 1},
@@ -119,12 +132,12 @@ func TestFaultMatrix(t *testing.T) {
 			case <-r.Context().Done():
 			case <-time.After(5 * time.Second):
 			}
-		}, served: 1, state: pool.StateUnknown, netErrs: 1},
+		}, served: 1, state: pool.StateUnknown, netErrs: 1, timeout: true},
 		{name: "stalled stream", fault: func(w http.ResponseWriter, r *http.Request) {
 			w.Write([]byte("[" + `{"uToken":"x"}`))
 			w.(http.Flusher).Flush()
 			<-r.Context().Done()
-		}, served: 1, state: pool.StateUnknown, netErrs: 1},
+		}, served: 1, state: pool.StateUnknown, netErrs: 1, timeout: true},
 		// A 401 that survives a fresh token and a refresh: a cooldown, not
 		// a disabled account.
 		{name: "HTTP 401", fault: googleError(401, "UNAUTHENTICATED"), served: 1, state: pool.StateCooling, cooling: true, status: accounts.StatusUnknown},
@@ -143,6 +156,9 @@ func TestFaultMatrix(t *testing.T) {
 			w.Header().Set("Content-Encoding", "gzip")
 			w.Write([]byte("\x1f\x8b\x08\x00 definitely not deflate data"))
 		}, served: 1, state: pool.StateUnknown, netErrs: 1},
+		// What this case checks is that a huge, well-formed element passes
+		// whole: with the default timers, writing and reading 10 MB on a
+		// starved CPU (under -race) is not mistaken for a silent upstream.
 		{name: "10 MB element", fault: func(w http.ResponseWriter, r *http.Request) {
 			w.Write(bigBody)
 		}, served: 0, state: pool.StateHealthy, wantText: big},
@@ -154,7 +170,9 @@ func TestFaultMatrix(t *testing.T) {
 				func() {
 					var proxy *faultProxy
 					h := newHarness(t, harnessOpts{accounts: 2, up: func(c *upstream.Config) {
-						c.FirstByteTimeout, c.IdleTimeout = 700*time.Millisecond, 700*time.Millisecond
+						if tc.timeout {
+							c.FirstByteTimeout, c.IdleTimeout = faultTimeout, faultTimeout
+						}
 					}, rewire: func(h *harness) string {
 						proxy = newFaultProxy(h, h.accts[0].ConfigID, tc.fault)
 						return proxy.srv.URL

@@ -55,9 +55,34 @@ func ReadPythonAccounts(ctx context.Context, databaseURL string) ([]accounts.Inp
 	if !present["secure_c_ses"] && !present["csesidx"] {
 		return nil, errors.New("read Python gateway accounts: gemini_accounts has neither secure_c_ses nor csesidx: it is not the Python gateway's table")
 	}
-	cols := pythonColumns()
+	rows, err := tx.Query(ctx, pythonSelect(present))
+	if err != nil {
+		return nil, fmt.Errorf("read Python gateway accounts: %w", err)
+	}
+	defer rows.Close()
+	var out []accounts.Input
+	for n := 1; rows.Next(); n++ {
+		v := make([]*string, len(pythonColumns()))
+		dest := make([]any, len(v))
+		for i := range v {
+			dest[i] = &v[i]
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("read Python gateway accounts: row %d: %w", n, err)
+		}
+		out = append(out, pythonInput(n, v))
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read Python gateway accounts: %w", err)
+	}
+	return out, nil
+}
+
+// pythonSelect is the query of every pythonColumns column, as text, NULL
+// for those the table lacks.
+func pythonSelect(present map[string]bool) string {
 	var sel []string
-	for _, c := range cols {
+	for _, c := range pythonColumns() {
 		ident := pgx.Identifier{c}.Sanitize()
 		if present[c] {
 			// ::text accepts whatever type a version used (serial, varchar,
@@ -71,49 +96,35 @@ func ReadPythonAccounts(ctx context.Context, databaseURL string) ([]accounts.Inp
 	if present["id"] {
 		q += " ORDER BY id"
 	}
-	rows, err := tx.Query(ctx, q)
-	if err != nil {
-		return nil, fmt.Errorf("read Python gateway accounts: %w", err)
+	return q
+}
+
+// pythonInput is the account of the n-th row, whose columns v holds in
+// pythonColumns order.
+func pythonInput(n int, v []*string) accounts.Input {
+	str := func(i int) string {
+		if v[i] == nil {
+			return ""
+		}
+		return *v[i]
 	}
-	defer rows.Close()
-	var out []accounts.Input
-	for n := 1; rows.Next(); n++ {
-		v := make([]*string, len(cols))
-		dest := make([]any, len(v))
-		for i := range v {
-			dest[i] = &v[i]
-		}
-		if err := rows.Scan(dest...); err != nil {
-			return nil, fmt.Errorf("read Python gateway accounts: row %d: %w", n, err)
-		}
-		str := func(i int) string {
-			if v[i] == nil {
-				return ""
-			}
-			return *v[i]
-		}
-		id := str(0)
-		if id == "" {
-			id = fmt.Sprint(n)
-		}
-		in := accounts.Input{
-			Name:       strings.TrimSpace(str(1)),
-			SecureCSES: str(2),
-			HostCOSES:  str(3),
-			CSESIDX:    str(4),
-			ConfigID:   str(5),
-			IsActive:   parseBool(v[6]),
-			UserAgent:  str(7),
-		}
-		if in.Name == "" {
-			in.Name = "python-" + id
-		}
-		out = append(out, in)
+	id := str(0)
+	if id == "" {
+		id = fmt.Sprint(n)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read Python gateway accounts: %w", err)
+	in := accounts.Input{
+		Name:       strings.TrimSpace(str(1)),
+		SecureCSES: str(2),
+		HostCOSES:  str(3),
+		CSESIDX:    str(4),
+		ConfigID:   str(5),
+		IsActive:   parseBool(v[6]),
+		UserAgent:  str(7),
 	}
-	return out, nil
+	if in.Name == "" {
+		in.Name = "python-" + id
+	}
+	return in
 }
 
 // pythonTableColumns resolves gemini_accounts through the search_path, as

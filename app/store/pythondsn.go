@@ -47,6 +47,30 @@ func dsnErr(format string, a ...any) error {
 // nor the home-directory defaults (~/.pgpass, ~/.postgresql/…) can bring
 // one in.
 func pythonConnConfig(dsn string) (*pgx.ConnConfig, error) {
+	v, err := pythonDSNValues(dsn)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPythonValues(v); err != nil {
+		return nil, err
+	}
+	cfg, err := pgx.ParseConfig(pythonKeywordDSN(v))
+	if err != nil {
+		return nil, ErrPythonUnreachable
+	}
+	cfg.Password = v["password"]
+	cfg.ConnectTimeout = pythonConnectTimeout
+	cfg.RuntimeParams = map[string]string{"application_name": "gemini-gateway import"}
+	if sp := v["search_path"]; sp != "" {
+		cfg.RuntimeParams["search_path"] = sp
+	}
+	return cfg, nil
+}
+
+// pythonDSNValues takes the URL apart into its settings (user, password,
+// host, port, dbname and the query's keys), refusing any key outside the
+// allow-list.
+func pythonDSNValues(dsn string) (map[string]string, error) {
 	dsn = strings.TrimSpace(dsn)
 	if !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
 		return nil, dsnErr("want a URL such as postgres://user:password@host:5432/dbname")
@@ -88,36 +112,48 @@ func pythonConnConfig(dsn string) (*pgx.ConnConfig, error) {
 		}
 		v[k] = vals[0]
 	}
+	return v, nil
+}
+
+// checkPythonValues checks each setting's value (and fills in the default
+// port).
+func checkPythonValues(v map[string]string) error {
 	if err := checkPythonHost(v["host"]); err != nil {
-		return nil, err
+		return err
 	}
 	if v["port"] == "" {
 		v["port"] = "5432"
 	}
 	if n, err := strconv.Atoi(v["port"]); err != nil || n < 1 || n > 65535 {
-		return nil, dsnErr("the port must be a number from 1 to 65535")
+		return dsnErr("the port must be a number from 1 to 65535")
 	}
 	if sp, ok := v["search_path"]; ok {
 		// A server setting (where gemini_accounts is found), not a file.
 		for _, c := range sp {
 			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == ',' || c == ' ' || c == '$' || c == '"') {
-				return nil, dsnErr("search_path may name schemas only")
+				return dsnErr("search_path may name schemas only")
 			}
 		}
 	}
 	if v["user"] == "" {
-		return nil, dsnErr("name the database user (postgres://user:password@host/dbname)")
+		return dsnErr("name the database user (postgres://user:password@host/dbname)")
 	}
 	switch v["sslmode"] {
 	case "", "disable", "allow", "prefer", "require", "verify-ca", "verify-full":
 	default:
-		return nil, dsnErr("sslmode must be disable, allow, prefer, require, verify-ca or verify-full")
+		return dsnErr("sslmode must be disable, allow, prefer, require, verify-ca or verify-full")
 	}
 	for k, s := range v {
 		if strings.ContainsRune(s, 0) {
-			return nil, dsnErr("%s contains a NUL byte", k)
+			return dsnErr("%s contains a NUL byte", k)
 		}
 	}
+	return nil
+}
+
+// pythonKeywordDSN writes the checked settings as a keyword/value
+// connection string, with every setting that names a file pinned to none.
+func pythonKeywordDSN(v map[string]string) string {
 	var b strings.Builder
 	kv := func(k, val string) {
 		b.WriteString(k + "='" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(val) + "' ")
@@ -139,17 +175,7 @@ func pythonConnConfig(dsn string) (*pgx.ConnConfig, error) {
 	kv("sslkey", "")
 	kv("sslcertmode", "disable")
 	kv("connect_timeout", strconv.Itoa(int(pythonConnectTimeout/time.Second)))
-	cfg, err := pgx.ParseConfig(strings.TrimSpace(b.String()))
-	if err != nil {
-		return nil, ErrPythonUnreachable
-	}
-	cfg.Password = v["password"]
-	cfg.ConnectTimeout = pythonConnectTimeout
-	cfg.RuntimeParams = map[string]string{"application_name": "gemini-gateway import"}
-	if sp := v["search_path"]; sp != "" {
-		cfg.RuntimeParams["search_path"] = sp
-	}
-	return cfg, nil
+	return strings.TrimSpace(b.String())
 }
 
 // checkPythonHost accepts a DNS name or an IP address: no Unix socket

@@ -201,7 +201,51 @@ func hasAlnum(s string) bool {
 	return strings.IndexFunc(s, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }) >= 0
 }
 
+// parseCurl reads curl commands (bash or cmd.exe quoting), plus any Gemini
+// Business address pasted among them: each command gives what it carries
+// of an account (curlCommands), the pieces of one account merge
+// (mergePartials), and an address fills what the commands lack.
 func (im *importer) parseCurl(text string) {
+	parts, rest, commands, empty := im.curlCommands(text)
+	curls := len(parts)
+	for _, u := range geminiURLs(rest) {
+		p := &partial{loose: true, in: Input{CSESIDX: u.csesidx, ConfigID: u.cid}.Normalize()}
+		parts = append(parts, p)
+	}
+	if hasAlnum(geminiURLRE.ReplaceAllString(rest, "")) {
+		im.problem(0, "ignored text that is not a curl command or a Gemini Business address")
+	}
+
+	mergePartials(parts)
+	useLooseConfigID(parts)
+
+	unused := 0
+	for _, p := range parts {
+		switch {
+		case p.absorbed:
+		case p.loose:
+			unused++
+		default:
+			im.cands = append(im.cands, candidate{item: p.item, in: p.in, src: p.src})
+		}
+	}
+	if unused > 0 {
+		im.problem(0, "a Gemini Business address in the text matches none of the curl commands (its csesidx differs or is missing), so it was not used")
+	}
+	switch {
+	case empty > 0 && curls == 0 && commands == 1:
+		im.problem(1, "the curl command carries no account data (no __Secure-C_SES cookie, csesidx or configId): "+howToCurl)
+	case empty > 0:
+		im.problem(0, fmt.Sprintf("ignored %d curl command(s) that carry no account data (no __Secure-C_SES cookie, csesidx or configId)", empty))
+	}
+}
+
+// curlCommands splits text into shell commands and reads each curl among
+// them: parts are those carrying account data, commands counts the curl
+// commands and empty those without data. rest is the text with the curl
+// commands blanked out, which may hold the address bar, pasted to supply
+// what the requests lack.
+func (im *importer) curlCommands(text string) (parts []*partial, rest string, commands, empty int) {
 	var cmds []shellCmd
 	if cmdFlavour(text) {
 		cmds = splitCmd(text)
@@ -209,11 +253,7 @@ func (im *importer) parseCurl(text string) {
 		text = strings.ToValidUTF8(text, "\uFFFD") // as splitBash reads it
 		cmds = splitBash(text)
 	}
-	// What is left after blanking out the curl commands may hold the
-	// address bar, pasted to supply what the requests lack.
 	loose := []byte(text)
-	var parts []*partial
-	item, empty := 0, 0
 	for _, c := range cmds {
 		args := c.args
 		for len(args) > 0 && (args[0] == "$" || args[0] == ">") {
@@ -229,32 +269,25 @@ func (im *importer) parseCurl(text string) {
 				}
 			}
 		}
-		item++
+		commands++
 		if c.err != "" {
-			im.problem(item, c.err)
+			im.problem(commands, c.err)
 			continue
 		}
-		p := curlPartial(item, args[1:])
+		p := curlPartial(commands, args[1:])
 		if !p.hasData() {
 			empty++
 			continue
 		}
 		parts = append(parts, p)
 	}
-	curls := len(parts)
-	rest := string(loose)
-	for _, u := range geminiURLs(rest) {
-		p := &partial{loose: true, in: Input{CSESIDX: u.csesidx, ConfigID: u.cid}.Normalize()}
-		parts = append(parts, p)
-	}
-	if hasAlnum(geminiURLRE.ReplaceAllString(rest, "")) {
-		im.problem(0, "ignored text that is not a curl command or a Gemini Business address")
-	}
+	return parts, string(loose), commands, empty
+}
 
-	mergePartials(parts)
-
-	// An address without csesidx can still be matched when exactly one
-	// account lacks its config id.
+// useLooseConfigID gives an address without csesidx (so matching no
+// command by it) to the one account that lacks its config id, when there
+// is exactly one of each.
+func useLooseConfigID(parts []*partial) {
 	var looseCIDs []string
 	var needCID []*partial
 	for _, p := range parts {
@@ -275,25 +308,5 @@ func (im *importer) parseCurl(text string) {
 				p.absorbed = true
 			}
 		}
-	}
-
-	unused := 0
-	for _, p := range parts {
-		switch {
-		case p.absorbed:
-		case p.loose:
-			unused++
-		default:
-			im.cands = append(im.cands, candidate{item: p.item, in: p.in, src: p.src})
-		}
-	}
-	if unused > 0 {
-		im.problem(0, "a Gemini Business address in the text matches none of the curl commands (its csesidx differs or is missing), so it was not used")
-	}
-	switch {
-	case empty > 0 && curls == 0 && item == 1:
-		im.problem(1, "the curl command carries no account data (no __Secure-C_SES cookie, csesidx or configId): "+howToCurl)
-	case empty > 0:
-		im.problem(0, fmt.Sprintf("ignored %d curl command(s) that carry no account data (no __Secure-C_SES cookie, csesidx or configId)", empty))
 	}
 }

@@ -129,74 +129,106 @@ func canJoin(a, b *envBlock) bool {
 	return !b.complete() || !a.hasCreds()
 }
 
+// parseEnv reads .env-style text: the lines make blocks (envScan), blocks
+// split by a blank line or a comment join back into one account where
+// they can (joinEnvBlocks), and each block with credentials becomes a
+// candidate.
 func (im *importer) parseEnv(text string) {
-	var blocks []*envBlock
-	groups := map[string]*envBlock{}
-	var cur *envBlock
-	comment := ""
-	ignored := 0
-	newBlock := func() *envBlock {
-		b := &envBlock{vals: map[string]string{}, comment: comment}
-		comment = ""
-		blocks = append(blocks, b)
-		return b
-	}
+	sc := envScan{groups: map[string]*envBlock{}}
 	for _, line := range strings.Split(text, "\n") {
-		t := strings.TrimSpace(line)
-		switch {
-		case t == "":
-			cur = nil
-			continue
-		case strings.HasPrefix(t, "#"):
-			cur = nil
-			comment = strings.TrimSpace(strings.TrimLeft(t, "#"))
-			continue
-		case len(t) > 2 && t[0] == '[' && t[len(t)-1] == ']':
-			cur = nil // an INI-style [section] names the account like a comment
-			comment = strings.TrimSpace(t[1 : len(t)-1])
-			continue
-		}
-		if key, val, ok := parseEnvAssign(t); ok {
-			base, num, style, known := parseEnvKey(key)
-			if !known {
-				continue // the other settings of a full .env file
-			}
-			if num != "" {
-				g := groups[num]
-				if g == nil {
-					g = newBlock()
-					g.num, g.style = num, style
-					groups[num] = g
-				}
-				if _, dup := g.vals[base]; dup {
-					g.notes = append(g.notes, g.keyFunc()(base)+" is set twice; the first value is used")
-				} else {
-					g.vals[base] = val
-				}
-				continue
-			}
-			// A key the current block already has starts the next account.
-			if cur == nil {
-				cur = newBlock()
-			} else if _, dup := cur.vals[base]; dup {
-				cur = newBlock()
-			}
-			cur.vals[base] = val
-			continue
-		}
-		if us := geminiURLs(t); len(us) > 0 {
-			if cur == nil {
-				cur = newBlock()
-			}
-			for _, u := range us {
-				cur.urlCSES = firstNonEmpty(cur.urlCSES, u.csesidx)
-				cur.urlCID = firstNonEmpty(cur.urlCID, u.cid)
-			}
-			continue
-		}
-		ignored++
+		sc.line(strings.TrimSpace(line))
 	}
+	var accts []*envBlock
+	for _, b := range joinEnvBlocks(sc.blocks) {
+		if b.hasCreds() {
+			accts = append(accts, b)
+		}
+	}
+	im.addEnvAccounts(accts)
+	if sc.ignored > 0 {
+		im.problem(0, fmt.Sprintf("ignored %d line(s) that are neither KEY=value, a comment nor a Gemini Business URL", sc.ignored))
+	}
+}
 
+// envScan groups the lines of a .env text into blocks, in order: one per
+// numbered group (ACCOUNT1_…, …_2), and runs of unnumbered keys.
+type envScan struct {
+	blocks  []*envBlock
+	groups  map[string]*envBlock // numbered blocks by number
+	cur     *envBlock            // the run of unnumbered keys being read
+	comment string               // the last comment, for the next block
+	ignored int                  // lines that are none of the above
+}
+
+func (s *envScan) newBlock() *envBlock {
+	b := &envBlock{vals: map[string]string{}, comment: s.comment}
+	s.comment = ""
+	s.blocks = append(s.blocks, b)
+	return b
+}
+
+// line reads one trimmed line.
+func (s *envScan) line(t string) {
+	switch {
+	case t == "":
+		s.cur = nil
+		return
+	case strings.HasPrefix(t, "#"):
+		s.cur = nil
+		s.comment = strings.TrimSpace(strings.TrimLeft(t, "#"))
+		return
+	case len(t) > 2 && t[0] == '[' && t[len(t)-1] == ']':
+		s.cur = nil // an INI-style [section] names the account like a comment
+		s.comment = strings.TrimSpace(t[1 : len(t)-1])
+		return
+	}
+	if key, val, ok := parseEnvAssign(t); ok {
+		if base, num, style, known := parseEnvKey(key); known {
+			s.assign(base, num, style, val)
+		}
+		return // an unknown key is one of the other settings of a full .env file
+	}
+	if us := geminiURLs(t); len(us) > 0 {
+		if s.cur == nil {
+			s.cur = s.newBlock()
+		}
+		for _, u := range us {
+			s.cur.urlCSES = firstNonEmpty(s.cur.urlCSES, u.csesidx)
+			s.cur.urlCID = firstNonEmpty(s.cur.urlCID, u.cid)
+		}
+		return
+	}
+	s.ignored++
+}
+
+// assign puts a known key's value in its block.
+func (s *envScan) assign(base, num, style, val string) {
+	if num != "" {
+		g := s.groups[num]
+		if g == nil {
+			g = s.newBlock()
+			g.num, g.style = num, style
+			s.groups[num] = g
+		}
+		if _, dup := g.vals[base]; dup {
+			g.notes = append(g.notes, g.keyFunc()(base)+" is set twice; the first value is used")
+		} else {
+			g.vals[base] = val
+		}
+		return
+	}
+	// A key the current block already has starts the next account.
+	if s.cur == nil {
+		s.cur = s.newBlock()
+	} else if _, dup := s.cur.vals[base]; dup {
+		s.cur = s.newBlock()
+	}
+	s.cur.vals[base] = val
+}
+
+// joinEnvBlocks merges each block into the one before it where canJoin
+// allows.
+func joinEnvBlocks(blocks []*envBlock) []*envBlock {
 	var joined []*envBlock
 	for _, b := range blocks {
 		if n := len(joined); n > 0 && canJoin(joined[n-1], b) {
@@ -212,12 +244,11 @@ func (im *importer) parseEnv(text string) {
 		}
 		joined = append(joined, b)
 	}
-	var accts []*envBlock
-	for _, b := range joined {
-		if b.hasCreds() {
-			accts = append(accts, b)
-		}
-	}
+	return joined
+}
+
+// addEnvAccounts makes a candidate of each account block.
+func (im *importer) addEnvAccounts(accts []*envBlock) {
 	// "# name" above each of several accounts names them; a single
 	// account's comment is more likely a heading ("# Gemini credentials"),
 	// and a comment shared by several would make the names collide.
@@ -241,9 +272,6 @@ func (im *importer) parseEnv(text string) {
 			in.Name = b.comment
 		}
 		im.cands = append(im.cands, candidate{item: item, in: in, src: source{kind: fromEnv, envKey: b.keyFunc()}})
-	}
-	if ignored > 0 {
-		im.problem(0, fmt.Sprintf("ignored %d line(s) that are neither KEY=value, a comment nor a Gemini Business URL", ignored))
 	}
 }
 

@@ -194,7 +194,43 @@ func hasAccountField(m map[string]any) bool {
 	return false
 }
 
+// jsonItem reads one account object: its fields under any of their
+// names (jsonFields), then what a cookie header, a cookie list or a page
+// URL adds.
 func (im *importer) jsonItem(item int, m map[string]any) {
+	c := candidate{item: item, src: source{kind: fromJSON}}
+	vals := jsonFields(m)
+	in := Input{
+		Name:       c.jsonText(vals, "name"),
+		SecureCSES: c.jsonText(vals, "secure_c_ses"),
+		HostCOSES:  c.jsonText(vals, "host_c_oses"),
+		CSESIDX:    c.jsonText(vals, "csesidx"),
+		ConfigID:   c.jsonText(vals, "config_id"),
+		UserAgent:  c.jsonText(vals, "user_agent"),
+	}
+	in.IsActive = c.jsonActive(vals)
+	if in.Name == "" {
+		if e, ok := vals["email"].(string); ok {
+			in.Name = e
+		}
+	}
+	// Some tools keep the whole cookie header or the page URL instead of
+	// the separate values; they fill only what is missing.
+	c.jsonCookies(vals["cookie"], &in)
+	if u, ok := vals["url"].(string); ok {
+		if p, ok := urlParts(u); ok {
+			in.CSESIDX = firstNonEmpty(in.CSESIDX, p.csesidx)
+			in.ConfigID = firstNonEmpty(in.ConfigID, p.cid)
+		}
+	}
+	c.src.noSecrets = in.SecureCSES == "" && in.HostCOSES == "" && in.CSESIDX == "" && in.ConfigID != ""
+	c.in = in
+	im.cands = append(im.cands, c)
+}
+
+// jsonFields maps each field (a value of jsonAliases) to the value of the
+// first of its keys, in jsonAliasOrder, that is not empty.
+func jsonFields(m map[string]any) map[string]any {
 	byNorm := map[string][]string{}
 	for k := range m {
 		n := normKey(k)
@@ -202,7 +238,6 @@ func (im *importer) jsonItem(item int, m map[string]any) {
 			byNorm[n] = append(byNorm[n], k)
 		}
 	}
-	c := candidate{item: item, src: source{kind: fromJSON}}
 	vals := map[string]any{}
 	for _, n := range jsonAliasOrder {
 		keys := byNorm[n]
@@ -217,50 +252,47 @@ func (im *importer) jsonItem(item int, m map[string]any) {
 			}
 		}
 	}
-	text := func(field string) string {
-		v, ok := vals[field]
-		if !ok {
-			return ""
-		}
-		switch x := v.(type) {
-		case string:
-			return x
-		case json.Number:
-			return x.String()
-		}
-		c.errs = append(c.errs, field+": must be text")
+	return vals
+}
+
+// jsonText is a text field: a string, or a number written as digits.
+func (c *candidate) jsonText(vals map[string]any, field string) string {
+	v, ok := vals[field]
+	if !ok {
 		return ""
 	}
-	in := Input{
-		Name:       text("name"),
-		SecureCSES: text("secure_c_ses"),
-		HostCOSES:  text("host_c_oses"),
-		CSESIDX:    text("csesidx"),
-		ConfigID:   text("config_id"),
-		UserAgent:  text("user_agent"),
+	switch x := v.(type) {
+	case string:
+		return x
+	case json.Number:
+		return x.String()
 	}
+	c.errs = append(c.errs, field+": must be text")
+	return ""
+}
+
+// jsonActive reads is_active, or else disabled (inverted); nil when
+// neither is there.
+func (c *candidate) jsonActive(vals map[string]any) *bool {
 	if v, ok := vals["is_active"]; ok {
 		if b, ok := jsonBool(v); ok {
-			in.IsActive = &b
-		} else {
-			c.errs = append(c.errs, "is_active: must be true or false")
+			return &b
 		}
+		c.errs = append(c.errs, "is_active: must be true or false")
 	} else if v, ok := vals["disabled"]; ok {
 		if b, ok := jsonBool(v); ok {
 			b = !b
-			in.IsActive = &b
-		} else {
-			c.errs = append(c.errs, "disabled: must be true or false")
+			return &b
 		}
+		c.errs = append(c.errs, "disabled: must be true or false")
 	}
-	if in.Name == "" {
-		if e, ok := vals["email"].(string); ok {
-			in.Name = e
-		}
-	}
-	// Some tools keep the whole cookie header or the page URL instead of
-	// the separate values; they fill only what is missing.
-	switch ck := vals["cookie"].(type) {
+	return nil
+}
+
+// jsonCookies fills the missing cookies of in from a cookie header string
+// or a list of {name, value} objects (a browser's cookie export).
+func (c *candidate) jsonCookies(v any, in *Input) {
+	switch ck := v.(type) {
 	case string:
 		sec, host := cookiesFrom(ck)
 		c.src.cookieHeader = true
@@ -283,15 +315,6 @@ func (im *importer) jsonItem(item int, m map[string]any) {
 		}
 		c.src.cookieHeader = true
 	}
-	if u, ok := vals["url"].(string); ok {
-		if p, ok := urlParts(u); ok {
-			in.CSESIDX = firstNonEmpty(in.CSESIDX, p.csesidx)
-			in.ConfigID = firstNonEmpty(in.ConfigID, p.cid)
-		}
-	}
-	c.src.noSecrets = in.SecureCSES == "" && in.HostCOSES == "" && in.CSESIDX == "" && in.ConfigID != ""
-	c.in = in
-	im.cands = append(im.cands, c)
 }
 
 func isEmptyJSON(v any) bool {

@@ -19,6 +19,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/gemgate/gemini-gateway/gateway/upstream/fakeupstream"
+	"github.com/gemgate/gemini-gateway/internal/proctest"
 )
 
 const (
@@ -52,25 +53,8 @@ type fixture struct {
 	fake *fakeupstream.Server
 	site *fakeupstream.SignInSite
 	s    *Signer
-	log  *syncBuffer
+	log  *proctest.Buffer
 	dir  string
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -84,7 +68,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	t.Cleanup(site.Close)
 	site.AddUser(testEmail, testConfigID)
-	f := &fixture{fake: fake, site: site, log: &syncBuffer{}, dir: t.TempDir()}
+	f := &fixture{fake: fake, site: site, log: &proctest.Buffer{}, dir: t.TempDir()}
 	f.s = New(Config{
 		BrowserPath: os.Getenv("BROWSER_PATH"),
 		BrowserArgs: site.BrowserArgs(),

@@ -232,23 +232,13 @@ func (s *Signer) Refresh(ctx context.Context, profile string) (Result, error) {
 	return s.run(ctx, profile, true)
 }
 
+// run is one browser session on the profile: SignIn with a window,
+// Refresh without. It opens the profile (openProfile), starts the browser
+// (startBrowser), opens the start page (openStartPage) and waits for the
+// home page (waitForHome); the deferred stop leaves no browser process
+// behind, whatever happened.
 func (s *Signer) run(ctx context.Context, profile string, headless bool) (res Result, err error) {
-	site, err := ParseSite(s.cfg.BusinessURL)
-	if err != nil {
-		return Result{}, err
-	}
-	exe, err := FindBrowser(s.cfg.BrowserPath)
-	if err != nil {
-		return Result{}, err
-	}
-	dir, err := s.ProfileDir(profile)
-	if err != nil {
-		return Result{}, err
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return Result{}, fmt.Errorf("create the browser profile: %w", err)
-	}
-	unlock, err := s.lock(ctx, dir)
+	site, exe, dir, unlock, err := s.openProfile(ctx, profile)
 	if err != nil {
 		return Result{}, err
 	}
@@ -263,23 +253,7 @@ func (s *Signer) run(ctx context.Context, profile string, headless bool) (res Re
 	ctx, cancelLimit := context.WithTimeout(ctx, limit)
 	defer cancelLimit()
 
-	extra := SplitArgs(s.cfg.BrowserArgs)
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(exe),
-		chromedp.UserDataDir(dir),
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-features", "Translate"),
-		chromedp.ModifyCmdFunc(func(cmd *exec.Cmd) { prepareCmd(cmd, extra) }),
-	}
-	if headless {
-		opts = append(opts, chromedp.Headless, chromedp.Flag("disable-gpu", true))
-	} else {
-		opts = append(opts, chromedp.WindowSize(1100, 860), chromedp.VisibleWindow)
-	}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, s.allocOptions(exe, dir, headless)...)
 	quiet := func(string, ...any) {}
 	bctx, cancelBrowser := chromedp.NewContext(allocCtx,
 		chromedp.WithLogf(quiet), chromedp.WithErrorf(quiet), chromedp.WithDebugf(quiet))
@@ -294,24 +268,92 @@ func (s *Signer) run(ctx context.Context, profile string, headless bool) (res Re
 		s.cfg.Log.Info("browser "+mode+" ended", "profile", profile, "elapsed_ms", time.Since(start).Milliseconds(), "ok", err == nil)
 	}()
 
-	if err := chromedp.Do(bctx); err != nil {
-		if errors.Is(err, chromedp.ErrNoDisplay) {
-			return Result{}, errors.New("sign-in needs a display: run it on a machine with a desktop session (DISPLAY or WAYLAND_DISPLAY is not set)")
-		}
-		if ctx.Err() != nil {
-			return Result{}, s.ctxErr(ctx, headless)
-		}
-		return Result{}, fmt.Errorf("start the browser %s: %w", filepath.Base(exe), err)
-	}
-	c := chromedp.FromContext(bctx)
-	if p := c.Browser.Process(); p != nil {
-		pid = p.Pid
+	pid, err = s.startBrowser(ctx, bctx, exe, headless)
+	if err != nil {
+		return Result{}, err
 	}
 	s.cfg.Log.Info("browser "+mode+" started", "profile", profile, "browser", filepath.Base(exe), "pid", pid)
+	w, err := s.openStartPage(ctx, bctx, site)
+	if err != nil {
+		return Result{}, err
+	}
+	res, err = s.waitForHome(ctx, bctx, site, w, headless)
+	if err != nil {
+		return Result{}, err
+	}
+	res.Elapsed = time.Since(start)
+	return res, nil
+}
 
+// openProfile finds the site, the browser and the profile's directory,
+// and takes the profile (see lock); the caller runs unlock.
+func (s *Signer) openProfile(ctx context.Context, profile string) (site Site, exe, dir string, unlock func(), err error) {
+	site, err = ParseSite(s.cfg.BusinessURL)
+	if err != nil {
+		return Site{}, "", "", nil, err
+	}
+	exe, err = FindBrowser(s.cfg.BrowserPath)
+	if err != nil {
+		return Site{}, "", "", nil, err
+	}
+	dir, err = s.ProfileDir(profile)
+	if err != nil {
+		return Site{}, "", "", nil, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return Site{}, "", "", nil, fmt.Errorf("create the browser profile: %w", err)
+	}
+	unlock, err = s.lock(ctx, dir)
+	if err != nil {
+		return Site{}, "", "", nil, err
+	}
+	return site, exe, dir, unlock, nil
+}
+
+// allocOptions are the browser's command line: the profile, no first-run
+// or background traffic, BROWSER_ARGS, and a window or none.
+func (s *Signer) allocOptions(exe, dir string, headless bool) []chromedp.ExecAllocatorOption {
+	extra := SplitArgs(s.cfg.BrowserArgs)
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(exe),
+		chromedp.UserDataDir(dir),
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-features", "Translate"),
+		chromedp.ModifyCmdFunc(func(cmd *exec.Cmd) { prepareCmd(cmd, extra) }),
+	}
+	if headless {
+		return append(opts, chromedp.Headless, chromedp.Flag("disable-gpu", true))
+	}
+	return append(opts, chromedp.WindowSize(1100, 860), chromedp.VisibleWindow)
+}
+
+// startBrowser starts the browser of bctx and returns its process id (0
+// if it did not start). ctx is the session's limit.
+func (s *Signer) startBrowser(ctx, bctx context.Context, exe string, headless bool) (int, error) {
+	if err := chromedp.Do(bctx); err != nil {
+		if errors.Is(err, chromedp.ErrNoDisplay) {
+			return 0, errors.New("sign-in needs a display: run it on a machine with a desktop session (DISPLAY or WAYLAND_DISPLAY is not set)")
+		}
+		if ctx.Err() != nil {
+			return 0, s.ctxErr(ctx, headless)
+		}
+		return 0, fmt.Errorf("start the browser %s: %w", filepath.Base(exe), err)
+	}
+	if p := chromedp.FromContext(bctx).Browser.Process(); p != nil {
+		return p.Pid, nil
+	}
+	return 0, nil
+}
+
+// openStartPage starts watching the browser's pages, then opens the
+// site's start page in the first one.
+func (s *Signer) openStartPage(ctx, bctx context.Context, site Site) (*watcher, error) {
 	w := newWatcher()
 	if err := chromedp.ListenBrowser(bctx, w.event); err != nil {
-		return Result{}, err
+		return nil, err
 	}
 	if infos, err := chromedp.Targets(bctx); err == nil {
 		for _, ti := range infos {
@@ -319,12 +361,19 @@ func (s *Signer) run(ctx context.Context, profile string, headless bool) (res Re
 		}
 	}
 	if _, err := chromedp.Call(bctx, page.Navigate, page.NavigateParams{URL: site.StartURL()}); err != nil && ctx.Err() == nil {
-		return Result{}, fmt.Errorf("open the sign-in page: %w", errors.New(scrub(err.Error())))
+		return nil, fmt.Errorf("open the sign-in page: %w", errors.New(scrub(err.Error())))
 	}
 	if s.started != nil {
 		s.started(bctx)
 	}
+	return w, nil
+}
 
+// waitForHome follows the pages' addresses until one is the home page
+// (then it reads the account) or, without a window, a sign-in page
+// (ErrNeedsSignIn); a closed browser or window is ErrCancelled.
+func (s *Signer) waitForHome(ctx, bctx context.Context, site Site, w *watcher, headless bool) (Result, error) {
+	c := chromedp.FromContext(bctx)
 	for {
 		select {
 		case <-ctx.Done():
@@ -344,7 +393,6 @@ func (s *Signer) run(ctx context.Context, profile string, headless bool) (res Re
 					}
 					return Result{}, err
 				}
-				res.Elapsed = time.Since(start)
 				return res, nil
 			}
 			if headless && site.IsSignInPage(u) {

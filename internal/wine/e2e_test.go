@@ -16,12 +16,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gemgate/gemini-gateway/gateway/upstream/fakeupstream"
+	"github.com/gemgate/gemini-gateway/internal/proctest"
 )
 
 // The packaged Windows build under Wine, against the fake upstream on
@@ -62,7 +62,7 @@ func TestPackagedWindowsBuild(t *testing.T) {
 	acct := fakeupstream.DemoAccount(1)
 	fake.AddAccount(acct)
 	const apiKey, adminKey = "wine-e2e-key", "wine-e2e-admin-key"
-	port := freePort(t)
+	port := proctest.FreePort(t)
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
 	env := []string{
 		"GEMINI_BUSINESS_URL=" + fake.BusinessURL(), "GEMINI_AUTH_URL=" + fake.AuthURL(), "GEMINI_API_URL=" + fake.APIURL(),
@@ -96,24 +96,24 @@ func TestPackagedWindowsBuild(t *testing.T) {
 
 	// 1. The console build.
 	p := start(t, wineExec, headlessExe, env)
-	waitHealthy(t, base, p)
+	p.WaitServing(t, base)
 	code, body := call("POST", "/api/admin/accounts", fmt.Sprintf(`{"name":"wine-e2e","secure_c_ses":%q,"host_c_oses":%q,"csesidx":%q,"config_id":%q}`,
 		acct.SecureCSES, acct.HostCOSES, acct.CSESIDX, acct.ConfigID))
 	if code != 201 {
 		t.Fatalf("add account: %d %s", code, body)
 	}
 	chat("Hello from Wine")
-	p.cmd.Process.Signal(syscall.SIGINT)
-	if code := p.wait(t, 30*time.Second); code != 0 {
-		t.Fatalf("console build after Ctrl-C: exit code %d\n%s", code, p.out)
+	p.Cmd.Process.Signal(syscall.SIGINT)
+	if code := p.Wait(t, 30*time.Second); code != 0 {
+		t.Fatalf("console build after Ctrl-C: exit code %d", code)
 	}
-	if !strings.Contains(p.out.String(), "shutting down") {
-		t.Fatalf("no graceful shutdown in the output:\n%s", p.out)
+	if !strings.Contains(p.Out.String(), "shutting down") {
+		t.Fatal("no graceful shutdown in the output")
 	}
 
 	// 2. The packaged GUI executable, headless.
 	p = start(t, wineExec, guiExe, append(env, "-headless"))
-	waitHealthy(t, base, p)
+	p.WaitServing(t, base)
 	code, body = call("GET", "/api/admin/accounts", "")
 	var list struct {
 		Accounts []struct {
@@ -134,7 +134,7 @@ func TestPackagedWindowsBuild(t *testing.T) {
 			t.Fatalf("%s holds a secret: they belong in Credential Manager", f)
 		}
 	}
-	p.stop(t)
+	p.Kill()
 	logged, err := os.ReadFile(filepath.Join(dataDir, "gateway.log"))
 	if err != nil || !strings.Contains(string(logged), "ready") {
 		t.Fatalf(`%%APPDATA%%\gemini-gateway\gateway.log: %v\n%s`, err, logged)
@@ -151,33 +151,21 @@ func TestPackagedWindowsBuild(t *testing.T) {
 
 	// Clean up the prefix's Credential Manager through the app itself.
 	p = start(t, wineExec, headlessExe, env)
-	waitHealthy(t, base, p)
+	p.WaitServing(t, base)
 	if code, body := call("DELETE", "/api/admin/accounts/1", ""); code != 200 && code != 204 {
 		t.Errorf("delete account: %d %s", code, body)
 	}
-	p.stop(t)
+	p.Kill()
 }
 
 func desktop(t *testing.T, wineExec, exe string, env []string, dataDir, shot string) {
 	p := start(t, wineExec, exe, env)
 	var wid string
-	deadline := time.Now().Add(90 * time.Second)
-	for wid == "" {
+	p.Poll(t, "the desktop window", func() bool {
 		out, _ := exec.Command("xdotool", "search", "--onlyvisible", "--name", "^Gemini Gateway$").Output()
 		wid = strings.TrimSpace(strings.Split(string(out), "\n")[0])
-		if wid != "" {
-			break
-		}
-		select {
-		case <-p.done:
-			t.Fatalf("desktop app exited before showing a window:\n%s", p.out)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no window after 90 s:\n%s", p.out)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
+		return wid != ""
+	})
 	time.Sleep(3 * time.Second) // let it draw
 	if shot == "" {
 		shot = filepath.Join(t.TempDir(), "desktop.png")
@@ -198,18 +186,18 @@ func desktop(t *testing.T, wineExec, exe string, env []string, dataDir, shot str
 
 	// A second launch is told the app runs, and exits.
 	second := start(t, wineExec, exe, env)
-	if code := second.wait(t, 60*time.Second); code != 0 || !strings.Contains(second.out.String(), "already running") {
-		t.Fatalf("second launch: exit %d\n%s", code, second.out)
+	if code := second.Wait(t, 60*time.Second); code != 0 || !strings.Contains(second.Out.String(), "already running") {
+		t.Fatalf("second launch: exit %d", code)
 	}
 	// A graceful stop through the instance channel.
 	if err := sendInstance(filepath.Join(dataDir, "instance.lock"), "quit"); err != nil {
 		t.Fatalf("quit: %v", err)
 	}
-	if code := p.wait(t, 60*time.Second); code != 0 {
-		t.Fatalf("desktop app after quit: exit %d\n%s", code, p.out)
+	if code := p.Wait(t, 60*time.Second); code != 0 {
+		t.Fatalf("desktop app after quit: exit %d", code)
 	}
-	if !strings.Contains(p.out.String(), "desktop app quitting") {
-		t.Fatalf("no graceful shutdown in the output:\n%s", p.out)
+	if !strings.Contains(p.Out.String(), "desktop app quitting") {
+		t.Fatal("no graceful shutdown in the output")
 	}
 }
 
@@ -243,15 +231,9 @@ func sendInstance(lockFile, msg string) error {
 	return nil
 }
 
-type proc struct {
-	cmd  *exec.Cmd
-	out  *lockedBuffer
-	done chan struct{}
-}
-
 // start runs exe under Wine; args after the environment entries are the
 // program's arguments (those starting with "-").
-func start(t *testing.T, wineExec, exe string, envAndArgs []string) *proc {
+func start(t *testing.T, wineExec, exe string, envAndArgs []string) *proctest.Proc {
 	t.Helper()
 	var env, args []string
 	for _, s := range envAndArgs {
@@ -264,70 +246,7 @@ func start(t *testing.T, wineExec, exe string, envAndArgs []string) *proc {
 	cmd := exec.Command(wineExec, append([]string{exe}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Dir = t.TempDir()
-	p := &proc{cmd: cmd, out: &lockedBuffer{}, done: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = p.out, p.out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-p.done
-		if t.Failed() {
-			t.Logf("%s output:\n%s", filepath.Base(exe), p.out)
-		}
-	})
-	return p
-}
-
-func (p *proc) wait(t *testing.T, d time.Duration) int {
-	t.Helper()
-	select {
-	case <-p.done:
-		return p.cmd.ProcessState.ExitCode()
-	case <-time.After(d):
-		t.Fatalf("still running after %v:\n%s", d, p.out)
-		return -1
-	}
-}
-
-// stop ends a process that has no graceful path from Linux (a GUI-subsystem
-// program under Wine ignores SIGINT).
-func (p *proc) stop(t *testing.T) {
-	p.cmd.Process.Kill()
-	<-p.done
-}
-
-func waitHealthy(t *testing.T, base string, p *proc) {
-	t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		resp, err := http.Get(base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
-		}
-		select {
-		case <-p.done:
-			t.Fatalf("exited before serving:\n%s", p.out)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not serving after 90 s:\n%s", p.out)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
-func freePort(t *testing.T) int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return proctest.Start(t, cmd, filepath.Base(exe))
 }
 
 func unzip(t *testing.T, path string) string {
@@ -371,21 +290,4 @@ func findFile(t *testing.T, dir, name string) string {
 		t.Fatalf("%s is not in the zip", name)
 	}
 	return found
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -107,22 +107,9 @@ func (s *Server) admit(c caller, sessionName string, turn Turn) admission {
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ss := s.lookupSessionLocked(sessionName, c.account.CSESIDX)
-	if ss == nil {
-		return admission{status: http.StatusNotFound, errBody: errorJSON(404, "NOT_FOUND", fmt.Sprintf("Session %s not found.", sessionName))}
-	}
-	for _, id := range turn.FileIDs {
-		if !slices.ContainsFunc(ss.files, func(f *fileState) bool { return f.ID == id }) {
-			return admission{status: http.StatusBadRequest, errBody: errorJSON(400, "INVALID_ARGUMENT", fmt.Sprintf("File %s does not belong to session %s.", id, sessionName))}
-		}
-	}
-	if turn.ModelID != "" && !s.models[turn.ModelID] {
-		msg := "model id: " + turn.ModelID + " is invalid"
-		if s.opts.ModelErrorHTTP {
-			return admission{status: http.StatusBadRequest, errBody: errorJSON(400, "INVALID_ARGUMENT", msg)}
-		}
-		// TT's observation: the error arrives as an element of a 200 array.
-		return admission{sc: Scenario{Name: "invalid-model", Elements: []string{errorJSON(400, "INVALID_ARGUMENT", msg)}}}
+	ss, refused := s.checkTurnLocked(c, sessionName, turn)
+	if refused != nil {
+		return *refused
 	}
 	st := s.accounts[c.account.CSESIDX]
 	forceNormal := false
@@ -137,6 +124,50 @@ func (s *Server) admit(c caller, sessionName string, turn Turn) admission {
 	}
 	st.pending401 = false
 
+	sc, refused := s.chooseScenarioLocked(st, ss, turn, forceNormal)
+	if refused != nil {
+		return *refused
+	}
+	pairs := s.placeholdersLocked(ss)
+	if sc.Status == 0 || sc.Status == http.StatusOK {
+		pairs = s.recordTurnLocked(st, ss, sc, turn, now, pairs)
+	}
+	if sc.RevokeKeys {
+		st.pending401 = true
+		st.revokedUpTo = s.keySeq
+	}
+	return admission{sc: sc, vars: strings.NewReplacer(pairs...)}
+}
+
+// checkTurnLocked finds the turn's session and checks its files and
+// model. A non-nil admission is the answer instead: an HTTP error, or
+// the error element a refused model gets.
+func (s *Server) checkTurnLocked(c caller, sessionName string, turn Turn) (*sessionState, *admission) {
+	ss := s.lookupSessionLocked(sessionName, c.account.CSESIDX)
+	if ss == nil {
+		return nil, &admission{status: http.StatusNotFound, errBody: errorJSON(404, "NOT_FOUND", fmt.Sprintf("Session %s not found.", sessionName))}
+	}
+	for _, id := range turn.FileIDs {
+		if !slices.ContainsFunc(ss.files, func(f *fileState) bool { return f.ID == id }) {
+			return nil, &admission{status: http.StatusBadRequest, errBody: errorJSON(400, "INVALID_ARGUMENT", fmt.Sprintf("File %s does not belong to session %s.", id, sessionName))}
+		}
+	}
+	if turn.ModelID != "" && !s.models[turn.ModelID] {
+		msg := "model id: " + turn.ModelID + " is invalid"
+		if s.opts.ModelErrorHTTP {
+			return nil, &admission{status: http.StatusBadRequest, errBody: errorJSON(400, "INVALID_ARGUMENT", msg)}
+		}
+		// TT's observation: the error arrives as an element of a 200 array.
+		return nil, &admission{sc: Scenario{Name: "invalid-model", Elements: []string{errorJSON(400, "INVALID_ARGUMENT", msg)}}}
+	}
+	return ss, nil
+}
+
+// chooseScenarioLocked picks the turn's scenario: the normal answer right
+// after a revoked key was replaced, else the account's queue, else a
+// directive in the query, the account's scenario, the server's default or
+// the normal answer. A non-nil admission is an error to answer instead.
+func (s *Server) chooseScenarioLocked(st *accountState, ss *sessionState, turn Turn, forceNormal bool) (Scenario, *admission) {
 	var sc Scenario
 	var ok bool
 	switch {
@@ -163,22 +194,26 @@ func (s *Server) admit(c caller, sessionName string, turn Turn) admission {
 		}
 		if msc, mad, handled := s.mediaScenarioLocked(st, turn, name, found); handled {
 			if mad != nil {
-				return *mad
+				return Scenario{}, mad
 			}
-			sc, ok = msc, true
-			break
+			return msc, nil
 		}
 		sc, ok = s.scenarioFor(name, ss, turn)
 		if !ok {
-			return admission{status: http.StatusBadRequest, errBody: errorJSON(400, "INVALID_ARGUMENT", fmt.Sprintf("fake upstream: unknown scenario %q", name))}
+			return Scenario{}, &admission{status: http.StatusBadRequest, errBody: errorJSON(400, "INVALID_ARGUMENT", fmt.Sprintf("fake upstream: unknown scenario %q", name))}
 		}
 	}
 	if !ok {
-		return admission{status: http.StatusInternalServerError, errBody: errorJSON(500, "INTERNAL", "fake upstream: queued scenario vanished")}
+		return Scenario{}, &admission{status: http.StatusInternalServerError, errBody: errorJSON(500, "INTERNAL", "fake upstream: queued scenario vanished")}
 	}
+	return sc, nil
+}
 
+// placeholdersLocked are the replacer pairs of one answer's names, ids
+// and tokens (fresh random ones for each turn).
+func (s *Server) placeholdersLocked(ss *sessionState) []string {
 	full := s.fullSessionName(ss.id)
-	pairs := []string{
+	return []string{
 		PlaceholderSession, full,
 		PlaceholderSessionShort, shortSessionName(ss.id),
 		PlaceholderAnswerName, full + "/assistAnswers/" + s.randDigits(19),
@@ -187,35 +222,35 @@ func (s *Server) admit(c caller, sessionName string, turn Turn) admission {
 		PlaceholderUToken, base64.RawURLEncoding.EncodeToString(s.randBytes(9)),
 		PlaceholderAssistToken, base64.RawURLEncoding.EncodeToString(s.randBytes(21)),
 	}
-	if sc.Status == 0 || sc.Status == http.StatusOK {
-		if st.QuotaLeft > 0 {
-			st.QuotaLeft--
-		}
-		turn.Scenario = sc.Name
-		if len(ss.turns) >= maxTurnsPerSession {
-			// Load tests reuse one session for ever; keep the recent past.
-			ss.turns = slices.Delete(ss.turns, 0, len(ss.turns)-maxTurnsPerSession+1)
-		}
-		ss.turns = append(ss.turns, turn)
-		ss.updated = now
-		for i, gf := range sc.Files {
-			id := gf.ID
-			if id == "" {
-				id = s.randHex(8)
-			}
-			ss.files = append(ss.files, &fileState{
-				File:     File{ID: id, MIME: gf.MIME, Name: gf.Name, Origin: OriginAIGenerated, Data: gf.Data},
-				uploaded: now,
-				base64DL: gf.Base64Download,
-			})
-			pairs = append(pairs, FileIDPlaceholder(i), id)
-		}
+}
+
+// recordTurnLocked counts an answered turn against the quota, records it
+// in the session and stores the files it generates, adding their ids to
+// pairs.
+func (s *Server) recordTurnLocked(st *accountState, ss *sessionState, sc Scenario, turn Turn, now time.Time, pairs []string) []string {
+	if st.QuotaLeft > 0 {
+		st.QuotaLeft--
 	}
-	if sc.RevokeKeys {
-		st.pending401 = true
-		st.revokedUpTo = s.keySeq
+	turn.Scenario = sc.Name
+	if len(ss.turns) >= maxTurnsPerSession {
+		// Load tests reuse one session for ever; keep the recent past.
+		ss.turns = slices.Delete(ss.turns, 0, len(ss.turns)-maxTurnsPerSession+1)
 	}
-	return admission{sc: sc, vars: strings.NewReplacer(pairs...)}
+	ss.turns = append(ss.turns, turn)
+	ss.updated = now
+	for i, gf := range sc.Files {
+		id := gf.ID
+		if id == "" {
+			id = s.randHex(8)
+		}
+		ss.files = append(ss.files, &fileState{
+			File:     File{ID: id, MIME: gf.MIME, Name: gf.Name, Origin: OriginAIGenerated, Data: gf.Data},
+			uploaded: now,
+			base64DL: gf.Base64Download,
+		})
+		pairs = append(pairs, FileIDPlaceholder(i), id)
+	}
+	return pairs
 }
 
 // uuid returns a random RFC 4122 version-4 UUID string; with s.mu or
@@ -308,16 +343,13 @@ func acceptsGzip(h string) bool {
 	return false
 }
 
-// writeScenario writes a scenario's response.
+// writeScenario writes a scenario's response: an HTTP error, or the
+// streamed array (writeArrayHead, then writeElements).
 func (s *Server) writeScenario(w http.ResponseWriter, r *http.Request, sc Scenario, vars *strings.Replacer) {
 	ctx := r.Context()
 	firstDelay := sc.FirstByteDelay
 	if firstDelay == 0 {
 		firstDelay = s.opts.FirstByteDelay
-	}
-	elemDelay := sc.ElementDelay
-	if elemDelay == 0 {
-		elemDelay = s.opts.ElementDelay
 	}
 	for k, vs := range sc.Header {
 		w.Header()[http.CanonicalHeaderKey(k)] = slices.Clone(vs)
@@ -343,26 +375,11 @@ func (s *Server) writeScenario(w http.ResponseWriter, r *http.Request, sc Scenar
 	}
 
 	rc := http.NewResponseController(w)
-	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=UTF-8")
-	h.Set("Vary", "Origin, X-Origin, Referer")
-	h.Set("X-Content-Type-Options", "nosniff")
 	useGzip := (sc.Gzip || s.opts.Gzip) && acceptsGzip(r.Header.Get("Accept-Encoding"))
-	if useGzip {
-		h.Set("Content-Encoding", "gzip")
-		h.Add("Vary", "Accept-Encoding")
-	}
-	if sc.HoldHeaders && !s.sleep(ctx, firstDelay) {
+	if !s.writeArrayHead(ctx, w, rc, sc, useGzip, firstDelay) {
 		s.stop()
 		return
 	}
-	w.WriteHeader(http.StatusOK)
-	_ = rc.Flush()
-	if !sc.HoldHeaders && !s.sleep(ctx, firstDelay) {
-		s.stop()
-		return
-	}
-
 	sw := &streamWriter{
 		out:   w,
 		rc:    rc,
@@ -374,6 +391,38 @@ func (s *Server) writeScenario(w http.ResponseWriter, r *http.Request, sc Scenar
 		sw.gz = s.getGzip(w)
 		defer s.gzPool.Put(sw.gz)
 		sw.out = sw.gz
+	}
+	s.writeElements(ctx, sw, sc, vars)
+}
+
+// writeArrayHead sends the 200 headers of a streamed answer, waiting the
+// first-byte delay after them (or, with HoldHeaders, before). false: the
+// request or the server ended during the wait.
+func (s *Server) writeArrayHead(ctx context.Context, w http.ResponseWriter, rc *http.ResponseController, sc Scenario, useGzip bool, firstDelay time.Duration) bool {
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=UTF-8")
+	h.Set("Vary", "Origin, X-Origin, Referer")
+	h.Set("X-Content-Type-Options", "nosniff")
+	if useGzip {
+		h.Set("Content-Encoding", "gzip")
+		h.Add("Vary", "Accept-Encoding")
+	}
+	if sc.HoldHeaders && !s.sleep(ctx, firstDelay) {
+		return false
+	}
+	w.WriteHeader(http.StatusOK)
+	_ = rc.Flush()
+	return sc.HoldHeaders || s.sleep(ctx, firstDelay)
+}
+
+// writeElements writes the array itself: "[", the elements with the
+// element delay between them (in random layouts, unless
+// PlainSeparators), and "]" — or, for a stalling scenario, silence until
+// the request or the server ends.
+func (s *Server) writeElements(ctx context.Context, sw *streamWriter, sc Scenario, vars *strings.Replacer) {
+	elemDelay := sc.ElementDelay
+	if elemDelay == 0 {
+		elemDelay = s.opts.ElementDelay
 	}
 	plain := s.opts.PlainSeparators
 	chunk := make([]byte, 0, 1024)
@@ -419,12 +468,10 @@ func (s *Server) writeScenario(w http.ResponseWriter, r *http.Request, sc Scenar
 	}
 	if sw.gz != nil {
 		_ = sw.gz.Close()
-		_ = rc.Flush()
+		_ = sw.rc.Flush()
 	}
 }
 
-// formatElement returns element i in the chosen layout. Valid JSON is
-// re-formatted; anything else is written verbatim.
 func formatElement(p *preparedElems, i int, raw string, vars *strings.Replacer, pretty bool) []byte {
 	// The prepared forms are used only while the element is unchanged, so a
 	// script built from Builtin("bench") and then edited is honoured.
