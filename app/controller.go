@@ -272,14 +272,13 @@ func uiAccount(v pool.AccountView) ui.Account {
 	a := v.Account
 	u := ui.Account{
 		ID: a.ID, Name: a.Name, ConfigID: a.ConfigID, Enabled: a.Enabled, ReadOnly: a.ReadOnly,
-		State: string(v.State), Reason: v.Reason, Usable: v.Usable, LastUsed: a.LastUsedAt, Requests: a.RequestCount,
+		State: uiAccountState(v.State), Reason: v.Reason, Usable: v.Usable, LastUsed: a.LastUsedAt, Requests: a.RequestCount,
 		LastCheck: a.LastCheckAt, LastCheckOK: a.LastCheckOK, LastLatency: a.LastCheckLatency, LastMessage: a.LastCheckMessage,
 		HintSecureCSES: a.SecretHints.SecureCSES, HintHostCOSES: a.SecretHints.HostCOSES, HintCSESIDX: a.SecretHints.CSESIDX,
 	}
 	if v.CooldownRemaining > 0 {
 		u.CooldownUntil = a.CooldownUntil
 	}
-	u.NeedsSignIn = v.State == pool.StateNeedsSignIn
 	u.ExpiresAt, u.LastSignInAt, u.LastRefreshAt = a.ExpiresAt, a.LastSignInAt, a.LastRefreshAt
 	now := time.Now()
 	for _, q := range v.Quotas {
@@ -290,6 +289,28 @@ func uiAccount(v pool.AccountView) ui.Account {
 		u.Quotas = append(u.Quotas, uq)
 	}
 	return u
+}
+
+// uiAccountState is the one place a pool state becomes the UI's.
+func uiAccountState(s pool.State) ui.AccountState {
+	switch s {
+	case pool.StateHealthy:
+		return ui.AccountHealthy
+	case pool.StateCooling:
+		return ui.AccountCooling
+	case pool.StateExpired:
+		return ui.AccountExpired
+	case pool.StateBanned:
+		return ui.AccountBanned
+	case pool.StateUnhealthy:
+		return ui.AccountUnhealthy
+	case pool.StateDisabled:
+		return ui.AccountDisabled
+	case pool.StateNeedsSignIn:
+		return ui.AccountNeedsSignIn
+	default:
+		return ui.AccountUnchecked
+	}
 }
 
 func accountInput(in ui.AccountInput) accounts.Input {

@@ -43,7 +43,7 @@ func TestControllerAccounts(t *testing.T) {
 	waitUntil(t, 5*time.Second, "the background check of the new account", func() bool {
 		for _, x := range c.Accounts() {
 			if x.ID == acct.ID {
-				return x.State == "healthy" && x.LastCheckOK
+				return x.State == ui.AccountHealthy && x.LastCheckOK
 			}
 		}
 		return false
@@ -150,7 +150,7 @@ func TestUIAccountLifecycleFields(t *testing.T) {
 	in, ref := exp.Add(-20*time.Hour), exp.Add(-time.Hour)
 	u := uiAccount(pool.AccountView{Account: accounts.Account{ID: 3, Enabled: true, Status: accounts.StatusNeedsSignIn,
 		ExpiresAt: exp, LastSignInAt: in, LastRefreshAt: ref}, State: pool.StateNeedsSignIn, Reason: "needs sign-in: over"})
-	if !u.ExpiresAt.Equal(exp) || !u.LastSignInAt.Equal(in) || !u.LastRefreshAt.Equal(ref) || u.State != "needs_sign_in" || u.Usable {
+	if !u.ExpiresAt.Equal(exp) || !u.LastSignInAt.Equal(in) || !u.LastRefreshAt.Equal(ref) || u.State != ui.AccountNeedsSignIn || u.Usable {
 		t.Fatalf("%+v", u)
 	}
 }
@@ -210,4 +210,26 @@ func TestControllerShowsDroppedEvents(t *testing.T) {
 	}
 	close(release)
 	waitUntil(t, 5*time.Second, "a row saying events were dropped", sawDropped.Load)
+}
+
+// TestUIAccountStateCoversThePool maps every pool state to a distinct UI
+// state whose label reads the same (the admin API's "needs_sign_in" reads
+// "needs sign-in").
+func TestUIAccountStateCoversThePool(t *testing.T) {
+	seen := map[ui.AccountState]pool.State{}
+	for _, s := range []pool.State{pool.StateHealthy, pool.StateUnknown, pool.StateCooling, pool.StateExpired,
+		pool.StateBanned, pool.StateUnhealthy, pool.StateDisabled, pool.StateNeedsSignIn} {
+		got := uiAccountState(s)
+		if prev, dup := seen[got]; dup {
+			t.Errorf("%q and %q both map to %v", prev, s, got)
+		}
+		seen[got] = s
+		want := strings.ReplaceAll(string(s), "_", " ")
+		if s == pool.StateNeedsSignIn {
+			want = "needs sign-in"
+		}
+		if got.Label() != want {
+			t.Errorf("%q shows as %q, want %q", s, got.Label(), want)
+		}
+	}
 }
