@@ -182,8 +182,9 @@ func TestControllerSaveSettingsConcurrent(t *testing.T) {
 	}
 }
 
-// TestControllerShowsDroppedEvents blocks the controller's consumer so the
-// bus drops events, and checks that the request log says so.
+// TestControllerShowsDroppedEvents blocks a UI subscriber so the bus drops
+// its events, and checks that the subscriber is told so in a request-log
+// row, while the controller's own request log goes on without waiting.
 func TestControllerShowsDroppedEvents(t *testing.T) {
 	c := newController(&App{Bus: &events.Bus{}})
 	defer c.close()
@@ -205,6 +206,11 @@ func TestControllerShowsDroppedEvents(t *testing.T) {
 	}
 	publish("first")
 	<-held
+	publish("while held")
+	waitUntil(t, 5*time.Second, "the request log to record a request while a subscriber is stuck", func() bool {
+		rows := c.RecentRequests()
+		return len(rows) == 2 && rows[1].ID == "while held"
+	})
 	for i := range 1100 { // more than the controller's buffer of 1024
 		publish(fmt.Sprint("r", i))
 	}
@@ -231,5 +237,27 @@ func TestUIAccountStateCoversThePool(t *testing.T) {
 		if got.Label() != want {
 			t.Errorf("%q shows as %q, want %q", s, got.Label(), want)
 		}
+	}
+}
+
+// TestControllerSubscribeCancel: every UI subscriber gets the events, and
+// one that cancelled gets none after.
+func TestControllerSubscribeCancel(t *testing.T) {
+	c := newController(&App{Bus: &events.Bus{}})
+	defer c.close()
+	var gone, kept atomic.Int32
+	cancelGone := c.Subscribe(func(ui.Event) { gone.Add(1) })
+	cancelKept := c.Subscribe(func(ev ui.Event) {
+		if ev.Kind == ui.EventGateway {
+			kept.Add(1)
+		}
+	})
+	defer cancelKept()
+	cancelGone()
+	cancelGone() // a second cancel is harmless
+	c.a.Bus.Publish(events.Event{Kind: events.GatewayState})
+	waitUntil(t, 5*time.Second, "the remaining subscriber to get the event", func() bool { return kept.Load() == 1 })
+	if n := gone.Load(); n != 0 {
+		t.Errorf("a cancelled subscriber got %d events", n)
 	}
 }
