@@ -30,9 +30,9 @@ var Version = "0.1.0-dev"
 
 // App is one running gateway with everything it needs.
 type App struct {
-	// Cfg is the configuration the app was built with; Config returns the
-	// current one, which the desktop Settings panel may have changed.
-	Cfg      *Config
+	// cfg is the current configuration (the desktop Settings panel may
+	// change it): read it with Config, replace it with SetConfig.
+	cfg      *Config
 	cfgMu    sync.RWMutex
 	Log      *slog.Logger
 	Redactor *logging.Redactor
@@ -40,7 +40,7 @@ type App struct {
 
 	Store    *store.Store
 	Accounts *accounts.Manager
-	Upstream *upstream.Client // swapped by swapUpstream under upMu
+	upClient *upstream.Client // replaced by swapUpstream; read only under upMu
 	upMu     sync.Mutex
 	Pool     *pool.Pool
 	Checker  *pool.Checker
@@ -114,7 +114,7 @@ func Build(ctx context.Context, cfg *Config, logOut io.Writer) (*App, error) {
 	if cfg.EnvAccount != nil {
 		r.Add(cfg.EnvAccount.SecureCSES, cfg.EnvAccount.HostCOSES, cfg.EnvAccount.CSESIDX)
 	}
-	a := &App{Cfg: cfg, Redactor: r, Bus: &events.Bus{}}
+	a := &App{cfg: cfg, Redactor: r, Bus: &events.Bus{}}
 	a.Log = NewLogger(logOut, cfg.LogLevel, cfg.LogFormat, r)
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 
@@ -169,7 +169,7 @@ func Build(ctx context.Context, cfg *Config, logOut io.Writer) (*App, error) {
 		st.Close()
 		return nil, err
 	}
-	a.Upstream = up
+	a.upClient = up
 	p, err := pool.New(ctx, cfg.Pool, pool.Options{
 		Upstream: up, Source: redactingSource{mgr, r}, Store: st, Bus: a.Bus, Log: a.Log,
 	})
@@ -210,7 +210,7 @@ func Build(ctx context.Context, cfg *Config, logOut io.Writer) (*App, error) {
 // GATEWAY_SECRET_KEY is set, else the OS keychain when it answers, else
 // nowhere (accounts from the environment still work).
 func (a *App) openKeystores(ctx context.Context, mgr *accounts.Manager) error {
-	cfg := a.Cfg
+	cfg := a.Config()
 	if cfg.SecretKey != "" {
 		sealed, err := keystore.OpenSealed(ctx, cfg.SecretKey, a.Store)
 		if err != nil {
@@ -286,14 +286,14 @@ func (a *App) startBackground() {
 func (a *App) Config() *Config {
 	a.cfgMu.RLock()
 	defer a.cfgMu.RUnlock()
-	return a.Cfg
+	return a.cfg
 }
 
 // SetConfig records a new configuration (its parts are applied by the
 // caller: server, pool, checker, upstream).
 func (a *App) SetConfig(c *Config) {
 	a.cfgMu.Lock()
-	a.Cfg = c
+	a.cfg = c
 	a.cfgMu.Unlock()
 }
 
@@ -302,8 +302,8 @@ func (a *App) SetConfig(c *Config) {
 func (a *App) swapUpstream(up *upstream.Client) {
 	a.upMu.Lock()
 	defer a.upMu.Unlock()
-	old := a.Upstream
-	a.Upstream = up
+	old := a.upClient
+	a.upClient = up
 	a.Pool.SetUpstream(up)
 	a.Server.SetUpstream(up)
 	old.CloseIdleConnections()
@@ -371,7 +371,7 @@ func (a *App) Close(ctx context.Context) error {
 	a.wg.Wait()
 	a.Pool.Close()
 	a.upMu.Lock()
-	a.Upstream.CloseIdleConnections()
+	a.upClient.CloseIdleConnections()
 	a.upMu.Unlock()
 	if cerr := a.Store.Close(); cerr != nil && err == nil {
 		err = cerr
