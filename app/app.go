@@ -118,17 +118,36 @@ func Build(ctx context.Context, cfg *Config, logOut io.Writer) (*App, error) {
 	a.Log = NewLogger(logOut, cfg.LogLevel, cfg.LogFormat, r)
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 
-	if err := privateDataDir(cfg.DataDir, a.Log); err != nil {
+	if err := a.prepareDataDir(); err != nil {
 		return nil, err
+	}
+	mgr, err := a.openAccounts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.buildGateway(ctx, mgr); err != nil {
+		a.Store.Close()
+		return nil, err
+	}
+	a.startBackground()
+	return a, nil
+}
+
+// prepareDataDir makes the data directory private, logs the .env files
+// read, and loads or creates the admin key.
+func (a *App) prepareDataDir() error {
+	cfg := a.cfg
+	if err := privateDataDir(cfg.DataDir, a.Log); err != nil {
+		return err
 	}
 	for _, p := range cfg.EnvFiles {
 		a.Log.Info("read .env file", "path", p)
 	}
 	keyPath, created, err := ensureAdminKey(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("admin key: %w", err)
+		return fmt.Errorf("admin key: %w", err)
 	}
-	r.Add(cfg.Gateway.AdminKey)
+	a.Redactor.Add(cfg.Gateway.AdminKey)
 	a.AdminKeyPath, a.AdminKeyCreated = keyPath, created
 	if keyPath != "" {
 		a.Log.Info("admin key", "file", keyPath, "created", created)
@@ -136,6 +155,14 @@ func Build(ctx context.Context, cfg *Config, logOut io.Writer) (*App, error) {
 	if cfg.Gateway.APIKey != "" && cfg.Gateway.APIKey == cfg.Gateway.AdminKey {
 		a.Log.Warn("ADMIN_KEY equals API_KEY: every client holding the key can also use the admin API (export cookies, delete accounts); give clients their own keys")
 	}
+	return nil
+}
+
+// openAccounts opens the account database and the secret stores, adds the
+// account from the environment, and finishes a clean-up an earlier crash
+// left. On error nothing stays open.
+func (a *App) openAccounts(ctx context.Context) (*accounts.Manager, error) {
+	cfg := a.cfg
 	st, err := store.Open(ctx, cfg.DataDir, cfg.DatabaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("open the account database: %w", err)
@@ -147,15 +174,7 @@ func Build(ctx context.Context, cfg *Config, logOut io.Writer) (*App, error) {
 		return nil, err
 	}
 	if cfg.EnvAccount != nil {
-		in := *cfg.EnvAccount
-		mgr.Env = &accounts.EnvAccount{
-			Account: accounts.Account{
-				ID: accounts.EnvAccountID, Name: "environment", ConfigID: in.ConfigID, Enabled: true,
-				Status: accounts.StatusUnknown, SecretBackend: accounts.BackendEnv, SecretRef: "env",
-				SecretHints: accounts.Hints(in.Secrets()), ReadOnly: true,
-			},
-			Secrets: in.Secrets(),
-		}
+		mgr.Env = envAccount(*cfg.EnvAccount)
 	}
 	a.Accounts = mgr
 	if n, err := mgr.Recover(ctx); err != nil {
@@ -163,19 +182,36 @@ func Build(ctx context.Context, cfg *Config, logOut io.Writer) (*App, error) {
 	} else if n > 0 {
 		a.Log.Info("removed secrets an earlier crash left without an account", "count", n)
 	}
+	return mgr, nil
+}
 
+// envAccount is the read-only account the environment defines.
+func envAccount(in accounts.Input) *accounts.EnvAccount {
+	return &accounts.EnvAccount{
+		Account: accounts.Account{
+			ID: accounts.EnvAccountID, Name: "environment", ConfigID: in.ConfigID, Enabled: true,
+			Status: accounts.StatusUnknown, SecretBackend: accounts.BackendEnv, SecretRef: "env",
+			SecretHints: accounts.Hints(in.Secrets()), ReadOnly: true,
+		},
+		Secrets: in.Secrets(),
+	}
+}
+
+// buildGateway builds the engine over the accounts: upstream client, pool,
+// health checker, sign-in and refresh, usage, the HTTP server and the day
+// counter. The caller closes the store on error.
+func (a *App) buildGateway(ctx context.Context, mgr *accounts.Manager) error {
+	cfg, r, st := a.cfg, a.Redactor, a.Store
 	up, err := upstream.New(cfg.Upstream)
 	if err != nil {
-		st.Close()
-		return nil, err
+		return err
 	}
 	a.upClient = up
 	p, err := pool.New(ctx, cfg.Pool, pool.Options{
 		Upstream: up, Source: redactingSource{mgr, r}, Store: st, Bus: a.Bus, Log: a.Log,
 	})
 	if err != nil {
-		st.Close()
-		return nil, err
+		return err
 	}
 	a.Pool = p
 	mgr.OnChange = func(id int64) {
@@ -202,8 +238,7 @@ func Build(ctx context.Context, cfg *Config, logOut io.Writer) (*App, error) {
 	if st.Dialect() == store.DialectPostgres {
 		a.Requests.Refresh = 30 * time.Second // other instances count too
 	}
-	a.startBackground()
-	return a, nil
+	return nil
 }
 
 // openKeystores decides where secrets live: sealed in the database when
