@@ -30,9 +30,9 @@ var Version = "0.1.0-dev"
 
 // App is one running gateway with everything it needs.
 type App struct {
-	// Cfg is the configuration the app was built with; Config returns the
-	// current one, which the desktop Settings panel may have changed.
-	Cfg      *Config
+	// cfg is the current configuration (the desktop Settings panel may
+	// change it): read it with Config, replace it with SetConfig.
+	cfg      *Config
 	cfgMu    sync.RWMutex
 	Log      *slog.Logger
 	Redactor *logging.Redactor
@@ -40,7 +40,7 @@ type App struct {
 
 	Store    *store.Store
 	Accounts *accounts.Manager
-	Upstream *upstream.Client // swapped by swapUpstream under upMu
+	upClient *upstream.Client // replaced by swapUpstream; read only under upMu
 	upMu     sync.Mutex
 	Pool     *pool.Pool
 	Checker  *pool.Checker
@@ -114,21 +114,40 @@ func Build(ctx context.Context, cfg *Config, logOut io.Writer) (*App, error) {
 	if cfg.EnvAccount != nil {
 		r.Add(cfg.EnvAccount.SecureCSES, cfg.EnvAccount.HostCOSES, cfg.EnvAccount.CSESIDX)
 	}
-	a := &App{Cfg: cfg, Redactor: r, Bus: &events.Bus{}}
+	a := &App{cfg: cfg, Redactor: r, Bus: &events.Bus{}}
 	a.Log = NewLogger(logOut, cfg.LogLevel, cfg.LogFormat, r)
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 
-	if err := privateDataDir(cfg.DataDir, a.Log); err != nil {
+	if err := a.prepareDataDir(); err != nil {
 		return nil, err
+	}
+	mgr, err := a.openAccounts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.buildGateway(ctx, mgr); err != nil {
+		a.Store.Close()
+		return nil, err
+	}
+	a.startBackground()
+	return a, nil
+}
+
+// prepareDataDir makes the data directory private, logs the .env files
+// read, and loads or creates the admin key.
+func (a *App) prepareDataDir() error {
+	cfg := a.cfg
+	if err := privateDataDir(cfg.DataDir, a.Log); err != nil {
+		return err
 	}
 	for _, p := range cfg.EnvFiles {
 		a.Log.Info("read .env file", "path", p)
 	}
 	keyPath, created, err := ensureAdminKey(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("admin key: %w", err)
+		return fmt.Errorf("admin key: %w", err)
 	}
-	r.Add(cfg.Gateway.AdminKey)
+	a.Redactor.Add(cfg.Gateway.AdminKey)
 	a.AdminKeyPath, a.AdminKeyCreated = keyPath, created
 	if keyPath != "" {
 		a.Log.Info("admin key", "file", keyPath, "created", created)
@@ -136,6 +155,14 @@ func Build(ctx context.Context, cfg *Config, logOut io.Writer) (*App, error) {
 	if cfg.Gateway.APIKey != "" && cfg.Gateway.APIKey == cfg.Gateway.AdminKey {
 		a.Log.Warn("ADMIN_KEY equals API_KEY: every client holding the key can also use the admin API (export cookies, delete accounts); give clients their own keys")
 	}
+	return nil
+}
+
+// openAccounts opens the account database and the secret stores, adds the
+// account from the environment, and finishes a clean-up an earlier crash
+// left. On error nothing stays open.
+func (a *App) openAccounts(ctx context.Context) (*accounts.Manager, error) {
+	cfg := a.cfg
 	st, err := store.Open(ctx, cfg.DataDir, cfg.DatabaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("open the account database: %w", err)
@@ -147,15 +174,7 @@ func Build(ctx context.Context, cfg *Config, logOut io.Writer) (*App, error) {
 		return nil, err
 	}
 	if cfg.EnvAccount != nil {
-		in := *cfg.EnvAccount
-		mgr.Env = &accounts.EnvAccount{
-			Account: accounts.Account{
-				ID: accounts.EnvAccountID, Name: "environment", ConfigID: in.ConfigID, Enabled: true,
-				Status: accounts.StatusUnknown, SecretBackend: accounts.BackendEnv, SecretRef: "env",
-				SecretHints: accounts.Hints(in.Secrets()), ReadOnly: true,
-			},
-			Secrets: in.Secrets(),
-		}
+		mgr.Env = envAccount(*cfg.EnvAccount)
 	}
 	a.Accounts = mgr
 	if n, err := mgr.Recover(ctx); err != nil {
@@ -163,19 +182,36 @@ func Build(ctx context.Context, cfg *Config, logOut io.Writer) (*App, error) {
 	} else if n > 0 {
 		a.Log.Info("removed secrets an earlier crash left without an account", "count", n)
 	}
+	return mgr, nil
+}
 
+// envAccount is the read-only account the environment defines.
+func envAccount(in accounts.Input) *accounts.EnvAccount {
+	return &accounts.EnvAccount{
+		Account: accounts.Account{
+			ID: accounts.EnvAccountID, Name: "environment", ConfigID: in.ConfigID, Enabled: true,
+			Status: accounts.StatusUnknown, SecretBackend: accounts.BackendEnv, SecretRef: "env",
+			SecretHints: accounts.Hints(in.Secrets()), ReadOnly: true,
+		},
+		Secrets: in.Secrets(),
+	}
+}
+
+// buildGateway builds the engine over the accounts: upstream client, pool,
+// health checker, sign-in and refresh, usage, the HTTP server and the day
+// counter. The caller closes the store on error.
+func (a *App) buildGateway(ctx context.Context, mgr *accounts.Manager) error {
+	cfg, r, st := a.cfg, a.Redactor, a.Store
 	up, err := upstream.New(cfg.Upstream)
 	if err != nil {
-		st.Close()
-		return nil, err
+		return err
 	}
-	a.Upstream = up
+	a.upClient = up
 	p, err := pool.New(ctx, cfg.Pool, pool.Options{
 		Upstream: up, Source: redactingSource{mgr, r}, Store: st, Bus: a.Bus, Log: a.Log,
 	})
 	if err != nil {
-		st.Close()
-		return nil, err
+		return err
 	}
 	a.Pool = p
 	mgr.OnChange = func(id int64) {
@@ -202,15 +238,14 @@ func Build(ctx context.Context, cfg *Config, logOut io.Writer) (*App, error) {
 	if st.Dialect() == store.DialectPostgres {
 		a.Requests.Refresh = 30 * time.Second // other instances count too
 	}
-	a.startBackground()
-	return a, nil
+	return nil
 }
 
 // openKeystores decides where secrets live: sealed in the database when
 // GATEWAY_SECRET_KEY is set, else the OS keychain when it answers, else
 // nowhere (accounts from the environment still work).
 func (a *App) openKeystores(ctx context.Context, mgr *accounts.Manager) error {
-	cfg := a.Cfg
+	cfg := a.Config()
 	if cfg.SecretKey != "" {
 		sealed, err := keystore.OpenSealed(ctx, cfg.SecretKey, a.Store)
 		if err != nil {
@@ -286,14 +321,14 @@ func (a *App) startBackground() {
 func (a *App) Config() *Config {
 	a.cfgMu.RLock()
 	defer a.cfgMu.RUnlock()
-	return a.Cfg
+	return a.cfg
 }
 
 // SetConfig records a new configuration (its parts are applied by the
 // caller: server, pool, checker, upstream).
 func (a *App) SetConfig(c *Config) {
 	a.cfgMu.Lock()
-	a.Cfg = c
+	a.cfg = c
 	a.cfgMu.Unlock()
 }
 
@@ -302,8 +337,8 @@ func (a *App) SetConfig(c *Config) {
 func (a *App) swapUpstream(up *upstream.Client) {
 	a.upMu.Lock()
 	defer a.upMu.Unlock()
-	old := a.Upstream
-	a.Upstream = up
+	old := a.upClient
+	a.upClient = up
 	a.Pool.SetUpstream(up)
 	a.Server.SetUpstream(up)
 	old.CloseIdleConnections()
@@ -371,7 +406,7 @@ func (a *App) Close(ctx context.Context) error {
 	a.wg.Wait()
 	a.Pool.Close()
 	a.upMu.Lock()
-	a.Upstream.CloseIdleConnections()
+	a.upClient.CloseIdleConnections()
 	a.upMu.Unlock()
 	if cerr := a.Store.Close(); cerr != nil && err == nil {
 		err = cerr

@@ -20,7 +20,8 @@ import (
 )
 
 // controller is the one implementation of ui.Controller: the desktop
-// window's view of the running App.
+// window's view of the running App. Its event side (request log, UI
+// subscriptions) is in controller_events.go.
 type controller struct {
 	a *App
 
@@ -28,119 +29,26 @@ type controller struct {
 	portInUse bool
 	suggested int
 	startErr  string
-	reqs      []ui.RequestRow // ring of the last maxRequests
-	subs      map[int]func(ui.Event)
-	nextSub   int
+	reqs      []ui.RequestRow                    // ring of the last maxRequests
 	waiters   map[string]chan events.RequestInfo // chat requests waiting for their log line
 
-	sub  *events.Subscription
-	done chan struct{}
+	sub  *events.Subscription // the request log's own subscription
+	done chan struct{}        // closed when keepLog returns
 }
-
-const maxRequests = 1000
 
 var _ ui.Controller = (*controller)(nil)
 
 func newController(a *App) *controller {
-	c := &controller{a: a, subs: map[int]func(ui.Event){}, waiters: map[string]chan events.RequestInfo{}, done: make(chan struct{})}
+	c := &controller{a: a, waiters: map[string]chan events.RequestInfo{}, done: make(chan struct{})}
 	c.sub = a.Bus.Subscribe(1024)
-	go c.fanOut()
+	go c.keepLog()
 	return c
 }
 
-// close stops the event fan-out.
+// close stops keeping the request log.
 func (c *controller) close() {
 	c.sub.Close()
 	<-c.done
-}
-
-// fanOut turns gateway events into UI events and keeps the request log.
-func (c *controller) fanOut() {
-	defer close(c.done)
-	for ev := range c.sub.C {
-		if n := c.sub.Dropped(); n > 0 {
-			c.droppedRow(n)
-		}
-		var out ui.Event
-		switch ev.Kind {
-		case events.AccountChanged, events.AccountNeedsSignIn:
-			out = ui.Event{Kind: ui.EventAccounts}
-		case events.GatewayState:
-			out = ui.Event{Kind: ui.EventGateway}
-		case events.HealthRound:
-			h := ev.Health
-			out = ui.Event{Kind: ui.EventHealth, Health: &ui.HealthSummary{Checked: h.Checked, Healthy: h.Healthy, Failed: h.Failed, Disabled: h.Disabled, Took: h.Took}}
-		case events.RequestFinished:
-			row := requestRow(ev)
-			c.mu.Lock()
-			c.reqs = append(c.reqs, row)
-			if len(c.reqs) > maxRequests {
-				c.reqs = c.reqs[len(c.reqs)-maxRequests:]
-			}
-			if w := c.waiters[row.ID]; w != nil {
-				w <- *ev.Request
-				delete(c.waiters, row.ID)
-			}
-			c.mu.Unlock()
-			out = ui.Event{Kind: ui.EventRequest, Request: &row}
-		default:
-			continue
-		}
-		c.mu.Lock()
-		fns := make([]func(ui.Event), 0, len(c.subs))
-		for _, fn := range c.subs {
-			fns = append(fns, fn)
-		}
-		c.mu.Unlock()
-		for _, fn := range fns {
-			fn(out)
-		}
-	}
-}
-
-// droppedRow puts a line into the request log saying that n events were
-// lost because this consumer fell behind, so that the log never misses
-// rows silently.
-func (c *controller) droppedRow(n int) {
-	row := ui.RequestRow{Time: time.Now(), Error: fmt.Sprintf("%d events dropped: the request log fell behind, rows may be missing here", n)}
-	c.mu.Lock()
-	c.reqs = append(c.reqs, row)
-	if len(c.reqs) > maxRequests {
-		c.reqs = c.reqs[len(c.reqs)-maxRequests:]
-	}
-	fns := make([]func(ui.Event), 0, len(c.subs))
-	for _, fn := range c.subs {
-		fns = append(fns, fn)
-	}
-	c.mu.Unlock()
-	for _, fn := range fns {
-		fn(ui.Event{Kind: ui.EventRequest, Request: &row})
-	}
-}
-
-func requestRow(ev events.Event) ui.RequestRow {
-	r := ev.Request
-	return ui.RequestRow{ID: r.ID, Time: ev.At, Path: r.Path, Model: r.ModelServed, Account: r.Account, Status: r.Status,
-		Stream: r.Stream, Latency: r.Duration, TTFT: r.TTFT, Tokens: r.OutputTokens, Error: r.Error, Attempts: r.Attempts}
-}
-
-func (c *controller) Subscribe(fn func(ui.Event)) func() {
-	c.mu.Lock()
-	id := c.nextSub
-	c.nextSub++
-	c.subs[id] = fn
-	c.mu.Unlock()
-	return func() {
-		c.mu.Lock()
-		delete(c.subs, id)
-		c.mu.Unlock()
-	}
-}
-
-func (c *controller) RecentRequests() []ui.RequestRow {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]ui.RequestRow(nil), c.reqs...)
 }
 
 // Status
@@ -272,14 +180,13 @@ func uiAccount(v pool.AccountView) ui.Account {
 	a := v.Account
 	u := ui.Account{
 		ID: a.ID, Name: a.Name, ConfigID: a.ConfigID, Enabled: a.Enabled, ReadOnly: a.ReadOnly,
-		State: string(v.State), Reason: v.Reason, Usable: v.Usable, LastUsed: a.LastUsedAt, Requests: a.RequestCount,
+		State: uiAccountState(v.State), Reason: v.Reason, Usable: v.Usable, LastUsed: a.LastUsedAt, Requests: a.RequestCount,
 		LastCheck: a.LastCheckAt, LastCheckOK: a.LastCheckOK, LastLatency: a.LastCheckLatency, LastMessage: a.LastCheckMessage,
 		HintSecureCSES: a.SecretHints.SecureCSES, HintHostCOSES: a.SecretHints.HostCOSES, HintCSESIDX: a.SecretHints.CSESIDX,
 	}
 	if v.CooldownRemaining > 0 {
 		u.CooldownUntil = a.CooldownUntil
 	}
-	u.NeedsSignIn = v.State == pool.StateNeedsSignIn
 	u.ExpiresAt, u.LastSignInAt, u.LastRefreshAt = a.ExpiresAt, a.LastSignInAt, a.LastRefreshAt
 	now := time.Now()
 	for _, q := range v.Quotas {
@@ -290,6 +197,28 @@ func uiAccount(v pool.AccountView) ui.Account {
 		u.Quotas = append(u.Quotas, uq)
 	}
 	return u
+}
+
+// uiAccountState is the one place a pool state becomes the UI's.
+func uiAccountState(s pool.State) ui.AccountState {
+	switch s {
+	case pool.StateHealthy:
+		return ui.AccountHealthy
+	case pool.StateCooling:
+		return ui.AccountCooling
+	case pool.StateExpired:
+		return ui.AccountExpired
+	case pool.StateBanned:
+		return ui.AccountBanned
+	case pool.StateUnhealthy:
+		return ui.AccountUnhealthy
+	case pool.StateDisabled:
+		return ui.AccountDisabled
+	case pool.StateNeedsSignIn:
+		return ui.AccountNeedsSignIn
+	default:
+		return ui.AccountUnchecked
+	}
 }
 
 func accountInput(in ui.AccountInput) accounts.Input {
@@ -431,19 +360,4 @@ func (c *controller) UnavailableModels() map[string]string {
 		}
 	}
 	return out
-}
-
-// awaitRequest registers interest in the log line of a request id.
-func (c *controller) awaitRequest(id string) chan events.RequestInfo {
-	ch := make(chan events.RequestInfo, 1)
-	c.mu.Lock()
-	c.waiters[id] = ch
-	c.mu.Unlock()
-	return ch
-}
-
-func (c *controller) forgetRequest(id string) {
-	c.mu.Lock()
-	delete(c.waiters, id)
-	c.mu.Unlock()
 }

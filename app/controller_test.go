@@ -43,7 +43,7 @@ func TestControllerAccounts(t *testing.T) {
 	waitUntil(t, 5*time.Second, "the background check of the new account", func() bool {
 		for _, x := range c.Accounts() {
 			if x.ID == acct.ID {
-				return x.State == "healthy" && x.LastCheckOK
+				return x.State == ui.AccountHealthy && x.LastCheckOK
 			}
 		}
 		return false
@@ -150,7 +150,7 @@ func TestUIAccountLifecycleFields(t *testing.T) {
 	in, ref := exp.Add(-20*time.Hour), exp.Add(-time.Hour)
 	u := uiAccount(pool.AccountView{Account: accounts.Account{ID: 3, Enabled: true, Status: accounts.StatusNeedsSignIn,
 		ExpiresAt: exp, LastSignInAt: in, LastRefreshAt: ref}, State: pool.StateNeedsSignIn, Reason: "needs sign-in: over"})
-	if !u.ExpiresAt.Equal(exp) || !u.LastSignInAt.Equal(in) || !u.LastRefreshAt.Equal(ref) || u.State != "needs_sign_in" || u.Usable {
+	if !u.ExpiresAt.Equal(exp) || !u.LastSignInAt.Equal(in) || !u.LastRefreshAt.Equal(ref) || u.State != ui.AccountNeedsSignIn || u.Usable {
 		t.Fatalf("%+v", u)
 	}
 }
@@ -182,8 +182,9 @@ func TestControllerSaveSettingsConcurrent(t *testing.T) {
 	}
 }
 
-// TestControllerShowsDroppedEvents blocks the controller's consumer so the
-// bus drops events, and checks that the request log says so.
+// TestControllerShowsDroppedEvents blocks a UI subscriber so the bus drops
+// its events, and checks that the subscriber is told so in a request-log
+// row, while the controller's own request log goes on without waiting.
 func TestControllerShowsDroppedEvents(t *testing.T) {
 	c := newController(&App{Bus: &events.Bus{}})
 	defer c.close()
@@ -205,9 +206,58 @@ func TestControllerShowsDroppedEvents(t *testing.T) {
 	}
 	publish("first")
 	<-held
+	publish("while held")
+	waitUntil(t, 5*time.Second, "the request log to record a request while a subscriber is stuck", func() bool {
+		rows := c.RecentRequests()
+		return len(rows) == 2 && rows[1].ID == "while held"
+	})
 	for i := range 1100 { // more than the controller's buffer of 1024
 		publish(fmt.Sprint("r", i))
 	}
 	close(release)
 	waitUntil(t, 5*time.Second, "a row saying events were dropped", sawDropped.Load)
+}
+
+// TestUIAccountStateCoversThePool maps every pool state to a distinct UI
+// state whose label reads the same (the admin API's "needs_sign_in" reads
+// "needs sign-in").
+func TestUIAccountStateCoversThePool(t *testing.T) {
+	seen := map[ui.AccountState]pool.State{}
+	for _, s := range []pool.State{pool.StateHealthy, pool.StateUnknown, pool.StateCooling, pool.StateExpired,
+		pool.StateBanned, pool.StateUnhealthy, pool.StateDisabled, pool.StateNeedsSignIn} {
+		got := uiAccountState(s)
+		if prev, dup := seen[got]; dup {
+			t.Errorf("%q and %q both map to %v", prev, s, got)
+		}
+		seen[got] = s
+		want := strings.ReplaceAll(string(s), "_", " ")
+		if s == pool.StateNeedsSignIn {
+			want = "needs sign-in"
+		}
+		if got.Label() != want {
+			t.Errorf("%q shows as %q, want %q", s, got.Label(), want)
+		}
+	}
+}
+
+// TestControllerSubscribeCancel: every UI subscriber gets the events, and
+// one that cancelled gets none after.
+func TestControllerSubscribeCancel(t *testing.T) {
+	c := newController(&App{Bus: &events.Bus{}})
+	defer c.close()
+	var gone, kept atomic.Int32
+	cancelGone := c.Subscribe(func(ui.Event) { gone.Add(1) })
+	cancelKept := c.Subscribe(func(ev ui.Event) {
+		if ev.Kind == ui.EventGateway {
+			kept.Add(1)
+		}
+	})
+	defer cancelKept()
+	cancelGone()
+	cancelGone() // a second cancel is harmless
+	c.a.Bus.Publish(events.Event{Kind: events.GatewayState})
+	waitUntil(t, 5*time.Second, "the remaining subscriber to get the event", func() bool { return kept.Load() == 1 })
+	if n := gone.Load(); n != 0 {
+		t.Errorf("a cancelled subscriber got %d events", n)
+	}
 }

@@ -239,7 +239,7 @@ func TestSecretsNeverAtRest(t *testing.T) {
 			scan("the log", a.log.String())
 			scan("HTTP answers", a.bodies.String())
 			files := 0
-			filepath.WalkDir(a.Cfg.DataDir, func(p string, d fs.DirEntry, err error) error {
+			filepath.WalkDir(a.Config().DataDir, func(p string, d fs.DirEntry, err error) error {
 				if err == nil && !d.IsDir() {
 					b, _ := os.ReadFile(p)
 					scan(p, string(b))

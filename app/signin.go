@@ -126,7 +126,7 @@ func RunSignIn(cfg *Config, name string, out, errOut io.Writer) int {
 
 	r := &logging.Redactor{}
 	r.Add(cfg.Gateway.APIKey, cfg.SecretKey)
-	a := &App{Cfg: cfg, Redactor: r}
+	a := &App{cfg: cfg, Redactor: r}
 	a.Log = NewLogger(errOut, cfg.LogLevel, cfg.LogFormat, r)
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fail("GATEWAY_DATA_DIR: cannot create %s: %v", cfg.DataDir, err)

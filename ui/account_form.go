@@ -119,19 +119,33 @@ type accountForm struct {
 	saving   bool
 }
 
+// newAccountForm builds the dialog: the paste box, the fields, the help
+// and the buttons. editing is nil when adding.
 func newAccountForm(p *accountsPanel, editing *Account) *accountForm {
 	f := &accountForm{p: p, editing: editing, byKey: map[string]*formField{}}
-	adding := editing == nil
+	f.addFields()
+	content := container.NewVBox(f.newPasteBox(), widget.NewSeparator(), f.intro(), f.fieldsForm(), f.general, whereToFindHelp())
+	f.newDialog(content)
+	return f
+}
 
-	keepHint := func(hint string) string {
-		if adding {
-			return ""
-		}
-		if hint == "" || hint == "set" {
-			return "unchanged"
-		}
-		return "unchanged (" + hint + ")"
+// keepHint is the placeholder of a secret field when editing: empty keeps
+// the stored value, described by hint ("" when adding).
+func keepHint(adding bool, hint string) string {
+	if adding {
+		return ""
 	}
+	if hint == "" || hint == "set" {
+		return "unchanged"
+	}
+	return "unchanged (" + hint + ")"
+}
+
+// addFields makes the entries with their checks and placeholders and the
+// Enabled box, filled from the account when editing.
+func (f *accountForm) addFields() {
+	editing := f.editing
+	adding := editing == nil
 	var hs, hh, hi string
 	if editing != nil {
 		hs, hh, hi = editing.HintSecureCSES, editing.HintHostCOSES, editing.HintCSESIDX
@@ -140,11 +154,11 @@ func newAccountForm(p *accountsPanel, editing *Account) *accountForm {
 	name := f.add(fieldName, "Name", widget.NewEntry(), checkName)
 	name.entry.SetPlaceHolder("work, personal, …")
 	cses := f.add(fieldSecure, "__Secure-C_SES", widget.NewPasswordEntry(), checkCookie("__Secure-C_SES", adding))
-	cses.entry.SetPlaceHolder(or(keepHint(hs), "cookie value"))
+	cses.entry.SetPlaceHolder(or(keepHint(adding, hs), "cookie value"))
 	coses := f.add(fieldHost, "__Host-C_OSES", widget.NewPasswordEntry(), checkCookie("__Host-C_OSES", false))
-	coses.entry.SetPlaceHolder(or(keepHint(hh), "optional cookie value"))
+	coses.entry.SetPlaceHolder(or(keepHint(adding, hh), "optional cookie value"))
 	idx := f.add(fieldCSESIDX, "csesidx", widget.NewPasswordEntry(), checkCSESIDX(adding))
-	idx.entry.SetPlaceHolder(or(keepHint(hi), "digits from the address bar"))
+	idx.entry.SetPlaceHolder(or(keepHint(adding, hi), "digits from the address bar"))
 	cfg := f.add(fieldConfigID, "config_id", widget.NewEntry(), checkConfigID)
 	cfg.entry.SetPlaceHolder("UUID from /home/cid/<config_id>")
 
@@ -159,7 +173,10 @@ func newAccountForm(p *accountsPanel, editing *Account) *accountForm {
 		// Prefilled values are not the user's typing; don't flag them yet.
 		name.dirty, cfg.dirty = false, false
 	}
+}
 
+// newPasteBox is the paste area with its Fill button and message.
+func (f *accountForm) newPasteBox() fyne.CanvasObject {
 	f.paste = widget.NewMultiLineEntry()
 	f.paste.SetPlaceHolder("Paste from the browser: cookie header + address bar URL, Copy as cURL, a .env block or a JSON export")
 	f.paste.SetMinRowsVisible(3)
@@ -167,7 +184,11 @@ func newAccountForm(p *accountsPanel, editing *Account) *accountForm {
 	f.pasteMsg = note("")
 	f.pasteMsg.Hide()
 	f.fill = widget.NewButtonWithIcon("Fill from paste", theme.ContentPasteIcon(), f.fillFromPaste)
+	return container.NewBorder(nil, container.NewVBox(container.NewHBox(f.fill), f.pasteMsg), nil, nil, f.paste)
+}
 
+// fieldsForm lays the fields out as label | entry over its message.
+func (f *accountForm) fieldsForm() fyne.CanvasObject {
 	form := container.New(layout.NewFormLayout())
 	for _, fld := range f.fields {
 		lbl := widget.NewLabel(fld.label)
@@ -176,36 +197,44 @@ func newAccountForm(p *accountsPanel, editing *Account) *accountForm {
 	}
 	form.Add(widget.NewLabel(""))
 	form.Add(f.enabled)
+	return form
+}
 
-	pasteBox := container.NewBorder(nil, container.NewVBox(container.NewHBox(f.fill), f.pasteMsg), nil, nil, f.paste)
-	help := widget.NewAccordion(widget.NewAccordionItem("Where do I find these values?", func() fyne.CanvasObject {
+// whereToFindHelp is the folded help on where the values come from.
+func whereToFindHelp() fyne.CanvasObject {
+	return widget.NewAccordion(widget.NewAccordionItem("Where do I find these values?", func() fyne.CanvasObject {
 		t := widget.NewRichTextFromMarkdown(whereToFind)
 		t.Wrapping = fyne.TextWrapWord
 		return t
 	}()))
+}
 
-	var intro fyne.CanvasObject = widget.NewLabel("")
-	if editing != nil {
-		intro = note("Secret fields left empty keep the stored value.")
-	} else if where := p.sh.c.Status().SecretStore; where != "" {
-		intro = note("Cookies are kept in " + where + ", never in plain text.")
+// intro is the line above the fields: what editing keeps, or where new
+// secrets go.
+func (f *accountForm) intro() fyne.CanvasObject {
+	if f.editing != nil {
+		return note("Secret fields left empty keep the stored value.")
 	}
+	if where := f.p.sh.c.Status().SecretStore; where != "" {
+		return note("Cookies are kept in " + where + ", never in plain text.")
+	}
+	return widget.NewLabel("")
+}
 
-	content := container.NewVBox(pasteBox, widget.NewSeparator(), intro, form, f.general, help)
-
+// newDialog puts content in the dialog with Cancel and Add (or Save).
+func (f *accountForm) newDialog(content fyne.CanvasObject) {
 	title := "Add account"
 	action := "Add"
-	if editing != nil {
-		title = "Edit " + editing.Name
+	if f.editing != nil {
+		title = "Edit " + f.editing.Name
 		action = "Save"
 	}
 	f.submit = widget.NewButtonWithIcon(action, theme.ConfirmIcon(), f.save)
 	f.submit.Importance = widget.HighImportance
 	f.cancel = widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), func() { f.dlg.Hide() })
 
-	f.dlg = dialog.NewCustomWithoutButtons(title, container.NewVScroll(minWidth(content, 560)), p.sh.win)
+	f.dlg = dialog.NewCustomWithoutButtons(title, container.NewVScroll(minWidth(content, 560)), f.p.sh.win)
 	f.dlg.SetButtons([]fyne.CanvasObject{f.cancel, f.submit})
-	return f
 }
 
 func (f *accountForm) add(key, label string, e *widget.Entry, check func(string) error) *formField {

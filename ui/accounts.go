@@ -319,7 +319,7 @@ func (r *accountRow) set(a Account) {
 		r.del.Enable()
 		r.signIn.Show()
 		r.signIn.Importance = widget.MediumImportance
-		if a.NeedsSignIn {
+		if a.NeedsSignIn() {
 			r.signIn.Importance = widget.HighImportance
 		}
 		r.signIn.Refresh()

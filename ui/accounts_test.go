@@ -37,7 +37,7 @@ func TestAccountsEmptyStateOnFirstRun(t *testing.T) {
 		t.Fatal("Paste cookies in the empty state did not open the form")
 	}
 
-	fc.addAccount(Account{Name: "work", Enabled: true, ConfigID: testUUID})
+	fc.addAccount(Account{Name: "work", State: AccountHealthy, Enabled: true, ConfigID: testUUID})
 	p.reload()
 	if p.body.Objects[0] != p.list {
 		t.Fatal("the list is not shown once an account exists")
@@ -46,7 +46,7 @@ func TestAccountsEmptyStateOnFirstRun(t *testing.T) {
 
 func TestAddAccountThroughTheForm(t *testing.T) {
 	fc := newFake()
-	fc.addAccount(Account{Name: "work", Enabled: true, Usable: true})
+	fc.addAccount(Account{Name: "work", State: AccountHealthy, Enabled: true, Usable: true})
 	u, _ := newTestUI(t, fc, Options{StartPanel: PanelAccounts})
 	p := u.accounts
 
@@ -207,8 +207,8 @@ func TestFillFromPaste(t *testing.T) {
 
 func TestToggleEnabledCallsSetEnabled(t *testing.T) {
 	fc := newFake()
-	work := fc.addAccount(Account{Name: "work", Enabled: true, Usable: true})
-	fc.addAccount(Account{Name: "env", Enabled: true, ReadOnly: true, Usable: true})
+	work := fc.addAccount(Account{Name: "work", State: AccountHealthy, Enabled: true, Usable: true})
+	fc.addAccount(Account{Name: "env", State: AccountHealthy, Enabled: true, ReadOnly: true, Usable: true})
 	u, _ := newTestUI(t, fc, Options{StartPanel: PanelAccounts})
 	p := u.accounts
 
@@ -242,7 +242,7 @@ func TestToggleEnabledCallsSetEnabled(t *testing.T) {
 
 func TestToggleFailureRevertsTheSwitch(t *testing.T) {
 	fc := newFake()
-	fc.addAccount(Account{Name: "work", Enabled: true})
+	fc.addAccount(Account{Name: "work", State: AccountHealthy, Enabled: true})
 	fc.enableErr = errors.New("database is locked")
 	u, _ := newTestUI(t, fc, Options{StartPanel: PanelAccounts})
 	r := accountRows(u.accounts)["work"]
@@ -258,8 +258,8 @@ func TestToggleFailureRevertsTheSwitch(t *testing.T) {
 func TestAccountRowShowsStateAndTimes(t *testing.T) {
 	fc := newFake()
 	u, clock := newTestUI(t, fc, Options{StartPanel: PanelAccounts})
-	fc.addAccount(Account{Name: "cool", Enabled: true, State: "cooling down", Reason: "rate limited", LastUsed: clock.now.Add(-3 * time.Minute), Requests: 12, CooldownUntil: clock.now.Add(4 * time.Minute)})
-	fc.addAccount(Account{Name: "old", Enabled: true, State: "expired", Reason: "cookie expired"})
+	fc.addAccount(Account{Name: "cool", Enabled: true, State: AccountCooling, Reason: "rate limited", LastUsed: clock.now.Add(-3 * time.Minute), Requests: 12, CooldownUntil: clock.now.Add(4 * time.Minute)})
+	fc.addAccount(Account{Name: "old", Enabled: true, State: AccountExpired, Reason: "cookie expired"})
 	u.accounts.reload()
 	rows := accountRows(u.accounts)
 	c := rows["cool"]
@@ -279,7 +279,7 @@ func TestAccountRowShowsStateAndTimes(t *testing.T) {
 
 func TestCheckNowShowsTheResult(t *testing.T) {
 	fc := newFake()
-	a := fc.addAccount(Account{Name: "work", Enabled: true})
+	a := fc.addAccount(Account{Name: "work", State: AccountHealthy, Enabled: true})
 	fc.checkRes[a.ID] = CheckResult{OK: false, Message: "401 from getoxsrf", Disabled: true}
 	u, _ := newTestUI(t, fc, Options{StartPanel: PanelAccounts})
 	test.Tap(accountRows(u.accounts)["work"].check)
@@ -294,8 +294,8 @@ func TestCheckNowShowsTheResult(t *testing.T) {
 
 func TestDeleteAsksNamingTheAccount(t *testing.T) {
 	fc := newFake()
-	a := fc.addAccount(Account{Name: "work", Enabled: true})
-	fc.addAccount(Account{Name: "other", Enabled: true})
+	a := fc.addAccount(Account{Name: "work", State: AccountHealthy, Enabled: true})
+	fc.addAccount(Account{Name: "other", State: AccountHealthy, Enabled: true})
 	u, _ := newTestUI(t, fc, Options{StartPanel: PanelAccounts})
 	test.Tap(accountRows(u.accounts)["work"].del)
 	d := overlay(t, u.Window())
@@ -316,7 +316,7 @@ func TestDeleteAsksNamingTheAccount(t *testing.T) {
 
 func TestEditKeepsSecretsWhenLeftEmpty(t *testing.T) {
 	fc := newFake()
-	a := fc.addAccount(Account{Name: "work", Enabled: true, ConfigID: testUUID, HintSecureCSES: "…a1b2", HintHostCOSES: "set", HintCSESIDX: "…42"})
+	a := fc.addAccount(Account{Name: "work", State: AccountHealthy, Enabled: true, ConfigID: testUUID, HintSecureCSES: "…a1b2", HintHostCOSES: "set", HintCSESIDX: "…42"})
 	u, _ := newTestUI(t, fc, Options{StartPanel: PanelAccounts})
 	test.Tap(accountRows(u.accounts)["work"].edit)
 	f := u.accounts.form

@@ -130,9 +130,8 @@ type Account struct {
 	ConfigID string
 	Enabled  bool
 	ReadOnly bool // from the environment: cannot be edited or deleted
-	// State is a short label ("healthy", "cooling down", "expired",
-	// "banned", "unhealthy", "disabled", "unchecked"); Reason says why.
-	State         string
+	// State is the account's condition; Reason says why.
+	State         AccountState
 	Reason        string
 	Usable        bool
 	LastUsed      time.Time // zero: never
@@ -144,10 +143,6 @@ type Account struct {
 	LastMessage   string
 	// Hints describe the secrets without revealing them ("…a1b2", "set", "").
 	HintSecureCSES, HintHostCOSES, HintCSESIDX string
-
-	// NeedsSignIn: the sign-in behind the cookies is over; only signing in
-	// again brings the account back.
-	NeedsSignIn bool
 	// ExpiresAt is the sign-in cookie's expiry, LastSignInAt and
 	// LastRefreshAt when it was made and last refreshed (zero: unknown).
 	ExpiresAt, LastSignInAt, LastRefreshAt time.Time

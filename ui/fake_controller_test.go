@@ -95,9 +95,6 @@ func (f *fakeController) addAccount(a Account) Account {
 		a.ID = f.nextID
 	}
 	f.nextID = max(f.nextID, a.ID) + 1
-	if a.State == "" {
-		a.State = "healthy"
-	}
 	f.accounts = append(f.accounts, a)
 	f.recount()
 	return a
@@ -220,7 +217,7 @@ func (f *fakeController) AddAccount(in AccountInput) (Account, error) {
 	if err != nil {
 		return Account{}, err
 	}
-	return f.addAccount(Account{Name: in.Name, ConfigID: in.ConfigID, Enabled: in.Enabled, State: "unchecked"}), nil
+	return f.addAccount(Account{Name: in.Name, ConfigID: in.ConfigID, Enabled: in.Enabled, State: AccountUnchecked}), nil
 }
 
 func (f *fakeController) UpdateAccount(id int64, in AccountInput) (Account, error) {
@@ -278,7 +275,7 @@ func (f *fakeController) Import(items []AccountInput) ImportResult {
 	res := f.importRes
 	f.mu.Unlock()
 	for _, it := range items {
-		f.addAccount(Account{Name: it.Name, ConfigID: it.ConfigID, Enabled: it.Enabled, State: "unchecked"})
+		f.addAccount(Account{Name: it.Name, ConfigID: it.ConfigID, Enabled: it.Enabled, State: AccountUnchecked})
 	}
 	return res
 }
@@ -406,9 +403,9 @@ func (f *fakeController) SignIn(ctx context.Context, id int64, name string) (Acc
 		return Account{}, err
 	}
 	if id == 0 {
-		return f.addAccount(Account{Name: name, Enabled: true, State: "healthy", Usable: true}), nil
+		return f.addAccount(Account{Name: name, Enabled: true, State: AccountHealthy, Usable: true}), nil
 	}
-	f.mutate(id, func(a *Account) { a.NeedsSignIn = false; a.State = "healthy"; a.Usable = true })
+	f.mutate(id, func(a *Account) { a.State = AccountHealthy; a.Usable = true })
 	for _, a := range f.Accounts() {
 		if a.ID == id {
 			return a, nil

@@ -186,7 +186,7 @@ func (p *healthPanel) cell(row, col int) string {
 	case hName:
 		return a.Name
 	case hState:
-		if life := lifeLabel(a, now); life != "" && !a.NeedsSignIn {
+		if life := lifeLabel(a, now); life != "" && !a.NeedsSignIn() {
 			return stateLabel(a) + " · " + life
 		}
 		return stateLabel(a)

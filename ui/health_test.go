@@ -11,7 +11,7 @@ import (
 func TestHealthCheckAllShowsProgressAndSummary(t *testing.T) {
 	fc := newFake()
 	for _, n := range []string{"a", "b", "c"} {
-		fc.addAccount(Account{Name: n, Enabled: true})
+		fc.addAccount(Account{Name: n, State: AccountHealthy, Enabled: true})
 	}
 	fc.progress = make([]int, 3)
 	fc.summary = HealthSummary{Checked: 3, Healthy: 2, Failed: 1, Took: 2300 * time.Millisecond}
@@ -61,7 +61,7 @@ func TestHealthCooldownCountsDownAndStops(t *testing.T) {
 	if clock.running(time.Second) != 0 {
 		t.Fatal("ticker runs with nothing cooling")
 	}
-	a := fc.addAccount(Account{Name: "work", Enabled: true, State: "cooling down", Reason: "429", CooldownUntil: clock.now.Add(65 * time.Second)})
+	a := fc.addAccount(Account{Name: "work", Enabled: true, State: AccountCooling, Reason: "429", CooldownUntil: clock.now.Add(65 * time.Second)})
 	fc.publish(Event{Kind: EventAccounts})
 	if got := p.cell(0, hCooldown); got != "1:05" {
 		t.Errorf("cooldown = %q", got)
@@ -96,9 +96,9 @@ func TestHealthCooldownCountsDownAndStops(t *testing.T) {
 func TestHealthCells(t *testing.T) {
 	fc := newFake()
 	u, clock := newTestUI(t, fc, Options{StartPanel: PanelHealth})
-	a := fc.addAccount(Account{Name: "work", Enabled: true, State: "unhealthy", Reason: "cookie rejected",
+	a := fc.addAccount(Account{Name: "work", Enabled: true, State: AccountUnhealthy, Reason: "cookie rejected",
 		LastCheck: clock.now.Add(-2 * time.Minute), LastCheckOK: false, LastLatency: 840 * time.Millisecond, LastMessage: "401"})
-	fc.addAccount(Account{Name: "new", Enabled: true, State: "unchecked"})
+	fc.addAccount(Account{Name: "new", Enabled: true, State: AccountUnchecked})
 	p := u.health
 	p.reload()
 	got := []string{p.cell(0, hName), p.cell(0, hState), p.cell(0, hLastCheck), p.cell(0, hResult), p.cell(0, hLatency), p.cell(0, hReason)}
@@ -130,7 +130,7 @@ func TestHealthShowsQuotasPerKind(t *testing.T) {
 	fc := newFake()
 	u, clock := newTestUI(t, fc, Options{StartPanel: PanelHealth})
 	p := u.health
-	fc.addAccount(Account{Name: "work", Enabled: true, State: "healthy", Quotas: []Quota{
+	fc.addAccount(Account{Name: "work", Enabled: true, State: AccountHealthy, Quotas: []Quota{
 		{Kind: "text", Used: 3},
 		{Kind: "image", Used: 2, Limit: 2, CoolUntil: clock.now.Add(time.Hour)},
 		{Kind: "video", Used: 1, Limit: 1},

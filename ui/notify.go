@@ -115,12 +115,14 @@ func worsened(before, after Account) string {
 	if before.Enabled && !after.Enabled {
 		return fmt.Sprintf("%q was disabled%s.", after.Name, reason)
 	}
-	if after.NeedsSignIn && !before.NeedsSignIn {
+	if after.NeedsSignIn() && !before.NeedsSignIn() {
 		return fmt.Sprintf("%q needs you to sign in again: use \"Sign in again — %s\" in the tray or the Accounts panel.", after.Name, after.Name)
 	}
-	st := strings.ToLower(after.State)
-	if (st == "expired" || st == "banned") && !strings.EqualFold(before.State, after.State) {
-		return fmt.Sprintf("%q is %s%s.", after.Name, st, reason)
+	switch after.State {
+	case AccountExpired, AccountBanned:
+		if before.State != after.State {
+			return fmt.Sprintf("%q is %s%s.", after.Name, after.State.Label(), reason)
+		}
 	}
 	return ""
 }

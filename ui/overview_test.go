@@ -89,8 +89,8 @@ func TestOverviewSnippetCopyHasTheRealKey(t *testing.T) {
 
 func TestOverviewCountersBannersAndStartStop(t *testing.T) {
 	fc := newFake()
-	fc.addAccount(Account{Name: "a", Enabled: true, Usable: true})
-	fc.addAccount(Account{Name: "b", Enabled: true})
+	fc.addAccount(Account{Name: "a", State: AccountHealthy, Enabled: true, Usable: true})
+	fc.addAccount(Account{Name: "b", State: AccountHealthy, Enabled: true})
 	fc.status.RequestsToday = 17
 	fc.status.ActiveStreams = 2
 	fc.status.SecretWarning = "No keychain: set GATEWAY_SECRET_KEY."

@@ -28,7 +28,7 @@ var (
 // It is "" for an account with no known lifecycle (cookies pasted before
 // expiry was tracked).
 func lifeLabel(a Account, now time.Time) string {
-	if a.NeedsSignIn {
+	if a.NeedsSignIn() {
 		return "needs sign-in"
 	}
 	var parts []string
@@ -155,7 +155,7 @@ func (n *notifier) expiryNotices() {
 	}
 	now := n.sh.env.now()
 	for _, a := range n.sh.c.Accounts() {
-		if a.NeedsSignIn || !a.Enabled || a.ExpiresAt.IsZero() {
+		if a.NeedsSignIn() || !a.Enabled || a.ExpiresAt.IsZero() {
 			continue
 		}
 		left := a.ExpiresAt.Sub(now)

@@ -18,7 +18,7 @@ func TestLifeLabel(t *testing.T) {
 		want string
 	}{
 		{Account{}, ""},
-		{Account{NeedsSignIn: true, ExpiresAt: now.Add(time.Hour)}, "needs sign-in"},
+		{Account{State: AccountNeedsSignIn, ExpiresAt: now.Add(time.Hour)}, "needs sign-in"},
 		{Account{ExpiresAt: now.Add(9*time.Hour + 20*time.Minute), LastRefreshAt: now.Add(-12 * time.Minute)}, "expires in 9 h · refreshed 12 min ago"},
 		{Account{ExpiresAt: now.Add(45 * time.Minute), LastSignInAt: now.Add(-23 * time.Hour)}, "expires in 45 min · signed in 23 h ago"},
 		{Account{ExpiresAt: now.Add(-time.Minute)}, "sign-in expired"},
@@ -35,7 +35,7 @@ func TestLifeLabel(t *testing.T) {
 // sign in a new account with the name typed.
 func TestAddAccountSignsInWithTheBrowser(t *testing.T) {
 	fc := newFake()
-	fc.addAccount(Account{Name: "work", Enabled: true, Usable: true})
+	fc.addAccount(Account{Name: "work", State: AccountHealthy, Enabled: true, Usable: true})
 	u, _ := newTestUI(t, fc, Options{StartPanel: PanelAccounts})
 	p := u.accounts
 	test.Tap(p.addBtn)
@@ -87,8 +87,8 @@ func TestNoBrowserOffersThePaste(t *testing.T) {
 // person is notified once.
 func TestNeedsSignInIsVisibleAndOneClickAway(t *testing.T) {
 	fc := newFake()
-	work := fc.addAccount(Account{Name: "work", Enabled: true, Usable: true, State: "healthy"})
-	fc.addAccount(Account{Name: "home", Enabled: true, Usable: true, State: "healthy"})
+	work := fc.addAccount(Account{Name: "work", Enabled: true, Usable: true, State: AccountHealthy})
+	fc.addAccount(Account{Name: "home", Enabled: true, Usable: true, State: AccountHealthy})
 	u, clock := newTestUI(t, fc, Options{Notify: true, StartPanel: PanelAccounts})
 	now := clock.now
 	fc.mutate(work.ID, func(a *Account) {
@@ -108,7 +108,7 @@ func TestNeedsSignInIsVisibleAndOneClickAway(t *testing.T) {
 
 	test.AssertNotificationSent(t, &fyne.Notification{Title: "Gemini account needs attention",
 		Content: `"work" needs you to sign in again: use "Sign in again — work" in the tray or the Accounts panel.`}, func() {
-		fc.mutate(work.ID, func(a *Account) { a.NeedsSignIn, a.State, a.Usable = true, "needs_sign_in", false })
+		fc.mutate(work.ID, func(a *Account) { a.State, a.Usable = AccountNeedsSignIn, false })
 		fc.publish(Event{Kind: EventAccounts})
 		fc.publish(Event{Kind: EventAccounts})
 		clock.advance(2 * time.Second)
@@ -142,7 +142,7 @@ func TestNeedsSignInIsVisibleAndOneClickAway(t *testing.T) {
 func TestExpiryNoticeAhead(t *testing.T) {
 	fc := newFake()
 	fc.status.ExpiryNotice = time.Hour
-	work := fc.addAccount(Account{Name: "work", Enabled: true, Usable: true, State: "healthy"})
+	work := fc.addAccount(Account{Name: "work", Enabled: true, Usable: true, State: AccountHealthy})
 	u, clock := newTestUI(t, fc, Options{Notify: true})
 	_ = u
 	fc.mutate(work.ID, func(a *Account) { a.ExpiresAt = clock.now.Add(90 * time.Minute) })

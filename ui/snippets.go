@@ -1,9 +1,9 @@
 package ui
 
 import (
-	"fmt"
 	"net/url"
 	"strings"
+	"text/template"
 )
 
 // Client names offered in the Overview's setup picker, in display order.
@@ -71,30 +71,57 @@ func dockerURL(base string) string {
 	return u.String()
 }
 
-// snippet is the setup text for client. key is what the text shows as the
-// key: the Overview passes a masked key for display and the real one for
-// Copy, so the key is never on screen unless revealed.
-func snippet(client, base, key string, models []string) string {
-	model := snippetModel(models)
-	switch client {
-	case clientCurl:
-		return fmt.Sprintf(`export %[1]s='%[2]s'
-# PowerShell: $env:%[1]s = '%[2]s'
+// snippetData is what the setup texts are filled with.
+type snippetData struct {
+	Base   string   // the OpenAI base URL, …/v1
+	Root   string   // Base without /v1, for clients that append it
+	Docker string   // Base as seen from a Docker container
+	Key    string   // the key as shown (masked or real)
+	KeyEnv string   // the variable the code reads the key from
+	Model  string   // the example model
+	Models []string // every model id (at least Model, for Continue's list)
+	All    string   // every model id, comma-separated
+}
 
-curl -N %[3]s/chat/completions \
-  -H "Authorization: Bearer $%[1]s" \
+// snippet is the setup text for client ("" for an unknown one). key is
+// what the text shows as the key: the Overview passes a masked key for
+// display and the real one for Copy, so the key is never on screen unless
+// revealed.
+func snippet(client, base, key string, models []string) string {
+	t := snippetTemplates[client]
+	if t == nil {
+		return ""
+	}
+	d := snippetData{Base: base, Root: hostRoot(base), Docker: dockerURL(base), Key: key, KeyEnv: keyEnv,
+		Model: snippetModel(models), Models: models, All: strings.Join(models, ", ")}
+	if len(d.Models) == 0 {
+		d.Models = []string{d.Model}
+	}
+	var b strings.Builder
+	if err := t.Execute(&b, d); err != nil {
+		return "" // the templates are fixed and tested: cannot happen
+	}
+	return b.String()
+}
+
+// snippetTemplates holds one setup text per client.
+var snippetTemplates = parseSnippets(map[string]string{
+	clientCurl: `export {{.KeyEnv}}='{{.Key}}'
+# PowerShell: $env:{{.KeyEnv}} = '{{.Key}}'
+
+curl -N {{.Base}}/chat/completions \
+  -H "Authorization: Bearer ${{.KeyEnv}}" \
   -H 'Content-Type: application/json' \
-  -d '{"model":"%[4]s","stream":true,"messages":[{"role":"user","content":"Hello"}]}'
-`, keyEnv, key, base, model)
-	case clientPython:
-		return fmt.Sprintf(`# pip install openai
-# export %[1]s='%[2]s'
+  -d '{"model":"{{.Model}}","stream":true,"messages":[{"role":"user","content":"Hello"}]}'
+`,
+	clientPython: `# pip install openai
+# export {{.KeyEnv}}='{{.Key}}'
 import os
 from openai import OpenAI
 
-client = OpenAI(base_url="%[3]s", api_key=os.environ["%[1]s"])
+client = OpenAI(base_url="{{.Base}}", api_key=os.environ["{{.KeyEnv}}"])
 stream = client.chat.completions.create(
-    model="%[4]s",
+    model="{{.Model}}",
     messages=[{"role": "user", "content": "Hello"}],
     stream=True,
 )
@@ -102,121 +129,111 @@ for chunk in stream:
     if chunk.choices:
         print(chunk.choices[0].delta.content or "", end="", flush=True)
 print()
-`, keyEnv, key, base, model)
-	case clientNode:
-		return fmt.Sprintf(`// npm install openai
-// export %[1]s='%[2]s'
+`,
+	clientNode: `// npm install openai
+// export {{.KeyEnv}}='{{.Key}}'
 import OpenAI from "openai";
 
-const client = new OpenAI({ baseURL: "%[3]s", apiKey: process.env.%[1]s });
+const client = new OpenAI({ baseURL: "{{.Base}}", apiKey: process.env.{{.KeyEnv}} });
 const stream = await client.chat.completions.create({
-  model: "%[4]s",
+  model: "{{.Model}}",
   messages: [{ role: "user", content: "Hello" }],
   stream: true,
 });
 for await (const chunk of stream) {
   process.stdout.write(chunk.choices[0]?.delta?.content ?? "");
 }
-`, keyEnv, key, base, model)
-	case clientOpenWebUI:
-		return fmt.Sprintf(`Admin Panel → Settings → Connections → OpenAI API → Add connection
+`,
+	clientOpenWebUI: `Admin Panel → Settings → Connections → OpenAI API → Add connection
 
-  URL:      %[1]s
-  API key:  %[2]s
+  URL:      {{.Base}}
+  API key:  {{.Key}}
 
 Open WebUI in Docker cannot reach 127.0.0.1 of your machine. Use:
 
-  URL:      %[3]s
+  URL:      {{.Docker}}
 
 and on Linux start the container with
   --add-host=host.docker.internal:host-gateway
 There the request arrives on the Docker bridge, not on 127.0.0.1, so the
 gateway must listen on that address too (Settings → Gateway; keep the API
 key). Alternatively run the container with --network=host and keep
-%[1]s.
-`, base, key, dockerURL(base))
-	case clientCherry:
-		return fmt.Sprintf(`Cherry Studio: Settings → Model Provider → Add → provider type "OpenAI"
-  API key:   %[2]s
-  API host:  %[1]s
+{{.Base}}.
+`,
+	clientCherry: `Cherry Studio: Settings → Model Provider → Add → provider type "OpenAI"
+  API key:   {{.Key}}
+  API host:  {{.Root}}
              (Cherry Studio appends /v1/chat/completions itself; the
-             gateway also accepts %[3]s)
+             gateway also accepts {{.Base}})
   Models:    Manage → add the ids below (or fetch them from /v1/models)
 
 ChatBox: Settings → Model Provider → Add → "OpenAI API Compatible"
-  API host:  %[1]s
+  API host:  {{.Root}}
   API path:  /v1/chat/completions
-  API key:   %[2]s
+  API key:   {{.Key}}
 
-Model ids: %[4]s
-`, hostRoot(base), key, base, strings.Join(models, ", "))
-	case clientContinue:
-		var b strings.Builder
-		fmt.Fprintf(&b, `# ~/.continue/config.yaml
+Model ids: {{.All}}
+`,
+	clientContinue: `# ~/.continue/config.yaml
 name: Gemini Gateway
 version: 0.0.1
 schema: v1
 models:
-`)
-		shown := models
-		if len(shown) == 0 {
-			shown = []string{model}
-		}
-		for _, m := range shown {
-			fmt.Fprintf(&b, `  - name: %s (gateway)
+{{range .Models}}  - name: {{.}} (gateway)
     provider: openai
-    model: %s
-    apiBase: %s
-    apiKey: %s
+    model: {{.}}
+    apiBase: {{$.Base}}
+    apiKey: {{$.Key}}
     roles: [chat, edit, apply]
     capabilities: [tool_use]
-`, m, m, base, key)
-		}
-		b.WriteString(`# capabilities: [tool_use] turns on agent mode: the gateway emulates tool
+{{end}}# capabilities: [tool_use] turns on agent mode: the gateway emulates tool
 # calling in the prompt.
-`)
-		return b.String()
-	case clientCodex:
-		return fmt.Sprintf(`# ~/.codex/config.toml  (Codex CLI speaks only the Responses API)
-model = "%[4]s"
+`,
+	clientCodex: `# ~/.codex/config.toml  (Codex CLI speaks only the Responses API)
+model = "{{.Model}}"
 model_provider = "gateway"
 
 [model_providers.gateway]
 name = "Gemini gateway"
-base_url = "%[3]s"
-env_key = "%[1]s"
+base_url = "{{.Base}}"
+env_key = "{{.KeyEnv}}"
 wire_api = "responses"
 
 # then, in the shell:
-#   export %[1]s='%[2]s'
+#   export {{.KeyEnv}}='{{.Key}}'
 #   codex
-`, keyEnv, key, base, model)
-	case clientClaude:
-		return fmt.Sprintf(`# Claude Code speaks the Anthropic Messages API
-export ANTHROPIC_BASE_URL='%[1]s'
-export ANTHROPIC_AUTH_TOKEN='%[2]s'
-export ANTHROPIC_MODEL='%[3]s'
-export ANTHROPIC_DEFAULT_HAIKU_MODEL='%[3]s'
+`,
+	clientClaude: `# Claude Code speaks the Anthropic Messages API
+export ANTHROPIC_BASE_URL='{{.Root}}'
+export ANTHROPIC_AUTH_TOKEN='{{.Key}}'
+export ANTHROPIC_MODEL='{{.Model}}'
+export ANTHROPIC_DEFAULT_HAIKU_MODEL='{{.Model}}'
 export CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1
 claude
-`, hostRoot(base), key, model)
-	case clientOpencode:
-		return fmt.Sprintf(`// opencode.json (in the project, or ~/.config/opencode/opencode.json)
+`,
+	clientOpencode: `// opencode.json (in the project, or ~/.config/opencode/opencode.json)
 {
   "$schema": "https://opencode.ai/config.json",
   "provider": {
     "gateway": {
       "npm": "@ai-sdk/openai-compatible",
       "name": "Gemini gateway",
-      "options": { "baseURL": "%[1]s", "apiKey": "%[2]s" },
-      "models": { "%[3]s": { "tool_call": true } }
+      "options": { "baseURL": "{{.Base}}", "apiKey": "{{.Key}}" },
+      "models": { "{{.Model}}": { "tool_call": true } }
     }
   },
-  "model": "gateway/%[3]s"
+  "model": "gateway/{{.Model}}"
 }
-`, base, key, model)
-	case clientCursor:
-		return cursorNote + "\n"
+`,
+	clientCursor: cursorNote + "\n",
+})
+
+// parseSnippets parses the setup texts once, at start; a mistake in one
+// panics every test run.
+func parseSnippets(texts map[string]string) map[string]*template.Template {
+	out := make(map[string]*template.Template, len(texts))
+	for client, text := range texts {
+		out[client] = template.Must(template.New(client).Option("missingkey=error").Parse(text))
 	}
-	return ""
+	return out
 }

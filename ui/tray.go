@@ -69,7 +69,7 @@ func trayMenuAt(st Status, accounts []Account, act TrayActions, now time.Time) *
 		items = append(items, it)
 	}
 	for _, a := range accounts {
-		if !a.NeedsSignIn || a.ReadOnly {
+		if !a.NeedsSignIn() || a.ReadOnly {
 			continue
 		}
 		it := fyne.NewMenuItem("Sign in again — "+a.Name+"…", nil)
@@ -115,7 +115,7 @@ func trayAccountLabel(a Account, now time.Time) string {
 	if a.Enabled && cooling(a, now) {
 		state = "cooling down " + coarseCountdown(a.CooldownUntil.Sub(now))
 	}
-	if life := lifeLabel(a, now); life != "" && !a.NeedsSignIn {
+	if life := lifeLabel(a, now); life != "" && !a.NeedsSignIn() {
 		state += ", " + life
 	}
 	if a.ReadOnly {

@@ -40,10 +40,10 @@ func TestTrayMenuModel(t *testing.T) {
 	now := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
 	st := Status{Running: true, State: StateDegraded, Addr: "127.0.0.1:7860", Usable: 2, Total: 4}
 	accts := []Account{
-		{ID: 1, Name: "work", Enabled: true, State: "cooling down", CooldownUntil: now.Add(3*time.Minute + 10*time.Second)},
-		{ID: 2, Name: "personal", Enabled: true, State: "expired"},
-		{ID: 3, Name: "spare", Enabled: false, State: "disabled"},
-		{ID: 4, Name: "env", Enabled: true, State: "healthy", ReadOnly: true, Usable: true},
+		{ID: 1, Name: "work", Enabled: true, State: AccountCooling, CooldownUntil: now.Add(3*time.Minute + 10*time.Second)},
+		{ID: 2, Name: "personal", Enabled: true, State: AccountExpired},
+		{ID: 3, Name: "spare", Enabled: false, State: AccountDisabled},
+		{ID: 4, Name: "env", Enabled: true, State: AccountHealthy, ReadOnly: true, Usable: true},
 	}
 	var calls trayCalls
 	m := trayMenuAt(st, accts, calls.actions(), now)
@@ -141,7 +141,7 @@ func TestTrayHeadlines(t *testing.T) {
 
 func TestUITrayFollowsStateAndRebuildsOnlyOnChange(t *testing.T) {
 	fc := newFake()
-	a := fc.addAccount(Account{Name: "work", Enabled: true, Usable: true, State: "healthy"})
+	a := fc.addAccount(Account{Name: "work", Enabled: true, Usable: true, State: AccountHealthy})
 	u, clock := newTestUI(t, fc, Options{StartPanel: PanelOverview})
 
 	m := u.TrayMenu()
@@ -160,7 +160,7 @@ func TestUITrayFollowsStateAndRebuildsOnlyOnChange(t *testing.T) {
 	// Cooling: the label changes and a two-second re-check runs while it
 	// lasts.
 	fc.mutate(a.ID, func(x *Account) {
-		x.State, x.Usable, x.CooldownUntil = "cooling down", false, clock.now.Add(90*time.Second)
+		x.State, x.Usable, x.CooldownUntil = AccountCooling, false, clock.now.Add(90*time.Second)
 	})
 	fc.publish(Event{Kind: EventAccounts})
 	if itemsByLabel(u.TrayMenu())["work — cooling down 2m"] == nil {
@@ -173,7 +173,7 @@ func TestUITrayFollowsStateAndRebuildsOnlyOnChange(t *testing.T) {
 	if itemsByLabel(u.TrayMenu())["work — cooling down <1m"] == nil {
 		t.Fatalf("countdown did not move: %v", itemsByLabel(u.TrayMenu()))
 	}
-	fc.mutate(a.ID, func(x *Account) { x.State, x.Usable, x.CooldownUntil = "healthy", true, time.Time{} })
+	fc.mutate(a.ID, func(x *Account) { x.State, x.Usable, x.CooldownUntil = AccountHealthy, true, time.Time{} })
 	clock.advance(60 * time.Second)
 	if clock.running(2*time.Second) != 0 {
 		t.Error("tray ticker still running with nothing cooling")

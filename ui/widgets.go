@@ -212,40 +212,6 @@ const (
 	kindOff                      // disabled
 )
 
-// accountKind maps an account's state label to its colour family.
-func accountKind(a Account) stateKind {
-	if !a.Enabled {
-		return kindOff
-	}
-	switch strings.ToLower(a.State) {
-	case "healthy", "ok":
-		return kindGood
-	case "cooling down", "cooling", "cooldown":
-		return kindWarn
-	case "expired", "banned", "unhealthy", "error", "needs_sign_in", "needs sign-in":
-		return kindBad
-	case "disabled":
-		return kindOff
-	default:
-		return kindNeutral
-	}
-}
-
-// stateLabel is the state as a short word; a disabled account says so
-// whatever its last known health was.
-func stateLabel(a Account) string {
-	if !a.Enabled {
-		return "disabled"
-	}
-	if a.State == "" {
-		return "unchecked"
-	}
-	if a.NeedsSignIn || a.State == "needs_sign_in" {
-		return "needs sign-in"
-	}
-	return a.State
-}
-
 // cooling reports whether a is in a cooldown at now.
 func cooling(a Account, now time.Time) bool {
 	return !a.CooldownUntil.IsZero() && a.CooldownUntil.After(now)

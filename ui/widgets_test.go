@@ -86,16 +86,38 @@ func TestAccountKinds(t *testing.T) {
 		a    Account
 		want stateKind
 	}{
-		{Account{Enabled: true, State: "healthy"}, kindGood},
-		{Account{Enabled: true, State: "cooling down"}, kindWarn},
-		{Account{Enabled: true, State: "expired"}, kindBad},
-		{Account{Enabled: true, State: "banned"}, kindBad},
-		{Account{Enabled: true, State: "unhealthy"}, kindBad},
-		{Account{Enabled: false, State: "healthy"}, kindOff},
-		{Account{Enabled: true, State: "unchecked"}, kindNeutral},
+		{Account{Enabled: true, State: AccountHealthy}, kindGood},
+		{Account{Enabled: true, State: AccountCooling}, kindWarn},
+		{Account{Enabled: true, State: AccountExpired}, kindBad},
+		{Account{Enabled: true, State: AccountBanned}, kindBad},
+		{Account{Enabled: true, State: AccountUnhealthy}, kindBad},
+		{Account{Enabled: false, State: AccountHealthy}, kindOff},
+		{Account{Enabled: true, State: AccountUnchecked}, kindNeutral},
 	} {
 		if got := accountKind(tc.a); got != tc.want {
 			t.Errorf("%+v: kind %v, want %v", tc.a, got, tc.want)
 		}
+	}
+}
+
+// TestAccountStateLabels: every state has its own label, the zero value is
+// "unchecked", and a disabled account reads "disabled" whatever its state.
+func TestAccountStateLabels(t *testing.T) {
+	seen := map[string]AccountState{}
+	for s := AccountUnchecked; s <= AccountNeedsSignIn; s++ {
+		l := s.Label()
+		if prev, dup := seen[l]; dup {
+			t.Errorf("%d and %d share the label %q", prev, s, l)
+		}
+		seen[l] = s
+	}
+	if got := (Account{}).State.Label(); got != "unchecked" {
+		t.Errorf("zero state reads %q", got)
+	}
+	if got := stateLabel(Account{State: AccountHealthy}); got != "disabled" {
+		t.Errorf("a disabled healthy account reads %q", got)
+	}
+	if !(Account{State: AccountNeedsSignIn}).NeedsSignIn() || (Account{State: AccountExpired}).NeedsSignIn() {
+		t.Error("NeedsSignIn does not follow State")
 	}
 }

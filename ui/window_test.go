@@ -10,7 +10,7 @@ import (
 
 func TestWindowTitlePanelsAndSize(t *testing.T) {
 	fc := newFake()
-	fc.addAccount(Account{Name: "work", Enabled: true, Usable: true})
+	fc.addAccount(Account{Name: "work", State: AccountHealthy, Enabled: true, Usable: true})
 	u, _ := newTestUI(t, fc, Options{})
 	if u.Window().Title() != "Gemini Gateway" {
 		t.Errorf("title = %q", u.Window().Title())
@@ -86,14 +86,14 @@ func TestToastClearsItself(t *testing.T) {
 
 func TestNotifications(t *testing.T) {
 	fc := newFake()
-	work := fc.addAccount(Account{Name: "work", Enabled: true, Usable: true, State: "healthy"})
-	home := fc.addAccount(Account{Name: "home", Enabled: true, Usable: true, State: "healthy"})
+	work := fc.addAccount(Account{Name: "work", Enabled: true, Usable: true, State: AccountHealthy})
+	home := fc.addAccount(Account{Name: "home", Enabled: true, Usable: true, State: AccountHealthy})
 	u, clock := newTestUI(t, fc, Options{Notify: true})
 	_ = u
 
 	// One account expires: one notification, once events settle.
 	test.AssertNotificationSent(t, &fyne.Notification{Title: "Gemini account needs attention", Content: `"work" is expired: cookie rejected.`}, func() {
-		fc.mutate(work.ID, func(a *Account) { a.State, a.Usable, a.Reason = "expired", false, "cookie rejected" })
+		fc.mutate(work.ID, func(a *Account) { a.State, a.Usable, a.Reason = AccountExpired, false, "cookie rejected" })
 		fc.publish(Event{Kind: EventAccounts})
 		fc.publish(Event{Kind: EventAccounts})
 		clock.advance(2 * time.Second)
@@ -113,8 +113,8 @@ func TestNotifications(t *testing.T) {
 
 func TestNoNotificationForTheUsersOwnToggle(t *testing.T) {
 	fc := newFake()
-	fc.addAccount(Account{Name: "work", Enabled: true, Usable: true, State: "healthy"})
-	fc.addAccount(Account{Name: "home", Enabled: true, Usable: true, State: "healthy"})
+	fc.addAccount(Account{Name: "work", Enabled: true, Usable: true, State: AccountHealthy})
+	fc.addAccount(Account{Name: "home", Enabled: true, Usable: true, State: AccountHealthy})
 	u, clock := newTestUI(t, fc, Options{Notify: true, StartPanel: PanelAccounts})
 	test.AssertNotificationSent(t, nil, func() {
 		tapCheck(accountRows(u.accounts)["work"].enabled)
@@ -126,10 +126,10 @@ func TestNoNotificationForTheUsersOwnToggle(t *testing.T) {
 
 func TestNotifyOff(t *testing.T) {
 	fc := newFake()
-	a := fc.addAccount(Account{Name: "work", Enabled: true, Usable: true, State: "healthy"})
+	a := fc.addAccount(Account{Name: "work", Enabled: true, Usable: true, State: AccountHealthy})
 	_, clock := newTestUI(t, fc, Options{Notify: false})
 	test.AssertNotificationSent(t, nil, func() {
-		fc.mutate(a.ID, func(a *Account) { a.State, a.Usable = "banned", false })
+		fc.mutate(a.ID, func(a *Account) { a.State, a.Usable = AccountBanned, false })
 		fc.publish(Event{Kind: EventAccounts})
 		clock.advance(2 * time.Second)
 	})
