@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/gemgate/gemini-gateway/gateway/pool"
@@ -28,6 +29,34 @@ func mustParseModels(b []byte) []Model {
 		panic("gateway/models.json: " + err.Error())
 	}
 	return ms
+}
+
+// maxModelsFile bounds a MODELS_FILE (the built-in table is under 1 KiB).
+const maxModelsFile = 1 << 20
+
+// LoadModelsFile reads a model table in the form of models.json from path
+// (MODELS_FILE); "" is the built-in table.
+func LoadModelsFile(path string) ([]Model, error) {
+	if strings.TrimSpace(path) == "" {
+		return DefaultModels, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxModelsFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if len(b) > maxModelsFile {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxModelsFile)
+	}
+	ms, err := ParseModels(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return ms, nil
 }
 
 // modelFile is the shape of models.json.

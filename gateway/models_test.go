@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -117,4 +118,36 @@ func FuzzParseModels(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestLoadModelsFile(t *testing.T) {
+	if ms, err := LoadModelsFile(""); err != nil || !reflect.DeepEqual(ms, DefaultModels) {
+		t.Errorf(`LoadModelsFile("") = %v, %v; want the built-in table`, ms, err)
+	}
+	dir := t.TempDir()
+	good := dir + "/models.json"
+	if err := os.WriteFile(good, []byte(`{"models":[{"id":"gemini-9-pro","upstream_id":"gemini-9-pro","fallbacks":["gemini-auto"]},{"id":"gemini-auto","upstream_id":""}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ms, err := LoadModelsFile(good)
+	if err != nil || len(ms) != 2 || ms[0].ID != "gemini-9-pro" || ms[0].Fallbacks[0] != "gemini-auto" {
+		t.Errorf("LoadModelsFile(good) = %+v, %v", ms, err)
+	}
+	bad := dir + "/bad.json"
+	if err := os.WriteFile(bad, []byte(`{"models":[{"id":"a","upstream_id":"","fallbacks":["zz"]}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadModelsFile(bad); err == nil || !strings.Contains(err.Error(), bad) || !strings.Contains(err.Error(), `"zz"`) {
+		t.Errorf("a bad file: %v; want an error naming the file and the fallback", err)
+	}
+	big := dir + "/big.json"
+	if err := os.WriteFile(big, make([]byte, maxModelsFile+1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadModelsFile(big); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Errorf("a huge file: %v", err)
+	}
+	if _, err := LoadModelsFile(dir + "/missing.json"); err == nil {
+		t.Error("a missing file was accepted")
+	}
 }
