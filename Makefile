@@ -50,6 +50,7 @@ FUZZ_TARGETS := \
 	./gateway/accounts:FuzzParseImport ./internal/dotenv:FuzzParseLine \
 	./gateway/upstream:FuzzDecodeMaybeBase64 \
 	./gateway/tools:FuzzParser \
+	./gateway:FuzzParseModels \
 	./gateway:FuzzOriginAllowed ./app/store:FuzzPythonDSN
 
 fuzz-smoke:

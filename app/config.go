@@ -281,6 +281,8 @@ func Settings() []Setting {
 			apply: func(c *Config, v string) error { return boolVal(&c.Gateway.ModelFallback)(c, v) }},
 		{Name: "MODEL_RECHECK", Help: "how long a model the upstream refused stays marked unavailable", Default: "1h",
 			apply: durVal(func(c *Config, d time.Duration) { c.Gateway.ModelRecheck = d })},
+		{Name: "MODELS_FILE", Help: "a JSON model table served instead of the built-in one (the form of gateway/models.json); empty = built-in",
+			apply: func(c *Config, v string) (err error) { c.Gateway.Models, err = gateway.LoadModelsFile(v); return err }},
 		{Name: "SELECTION_STRATEGY", Help: "failover (least recently used first) or round-robin", Default: "failover",
 			apply: func(c *Config, v string) error {
 				v = strings.ToLower(strings.TrimSpace(v))

@@ -61,7 +61,12 @@ type testApp struct {
 
 func startApp(t *testing.T, fake *fakeupstream.Server, vars map[string]string) *testApp {
 	t.Helper()
-	data := t.TempDir()
+	return startAppIn(t, t.TempDir(), fake, vars)
+}
+
+// startAppIn starts the app on data directory data (again, for a restart).
+func startAppIn(t *testing.T, data string, fake *fakeupstream.Server, vars map[string]string) *testApp {
+	t.Helper()
 	// The port goes into the saved settings (as the Settings panel would put
 	// it), so tests can change it like a user does.
 	if err := SaveSettings(data, map[string]string{"PORT": "0", "API_KEY": "sk-test-" + fmt.Sprint(time.Now().UnixNano())}); err != nil {

@@ -119,19 +119,6 @@ type Model struct {
 	Fallbacks []string
 }
 
-// DefaultModels is the one list of models: adding an upstream model is one
-// line here.
-var DefaultModels = []Model{
-	{ID: "gemini-auto", UpstreamID: ""},
-	{ID: "gemini-2.5-flash", UpstreamID: "gemini-2.5-flash"},
-	{ID: "gemini-2.5-pro", UpstreamID: "gemini-2.5-pro"},
-	{ID: "gemini-3-pro-preview", UpstreamID: "gemini-3-pro-preview", Fallbacks: []string{"gemini-3.1-pro-preview", "gemini-2.5-pro"}},
-	{ID: "gemini-3-flash-preview", UpstreamID: "gemini-3-flash-preview", Fallbacks: []string{"gemini-2.5-flash"}},
-	{ID: "gemini-3.1-pro-preview", UpstreamID: "gemini-3.1-pro-preview", Fallbacks: []string{"gemini-3-pro-preview", "gemini-2.5-pro"}},
-	{ID: ModelImagen, UpstreamID: "", Media: pool.MediaImage},
-	{ID: ModelVeo, UpstreamID: "", Media: pool.MediaVideo},
-}
-
 // DefaultConfig is the product's defaults.
 func DefaultConfig() Config {
 	return Config{

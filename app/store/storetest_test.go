@@ -119,6 +119,7 @@ func runSuite(t *testing.T, e engine) {
 		{"Meta", testMeta},
 		{"MetaRace", testMetaRace},
 		{"DayRequests", testDayRequests},
+		{"KindQuotas", testKindQuotas},
 		{"ClientKeys", testClientKeys},
 		{"UsageDaysAddUpAcrossInstances", testUsageDays},
 		{"ReopenIsIdempotent", testReopen},

@@ -175,7 +175,7 @@ type member struct {
 type Options struct {
 	Upstream Upstream
 	Source   Source
-	Store    accounts.Store
+	Store    accounts.Store // an accounts.QuotaStore too keeps quotas per kind (quota.go)
 	Bus      *events.Bus
 	Log      *slog.Logger
 	Now      func() time.Time
@@ -205,14 +205,20 @@ func New(ctx context.Context, cfg Config, o Options) (*Pool, error) {
 	if err := p.ReloadAll(ctx); err != nil {
 		return nil, err
 	}
+	p.mq.log, p.mq.now, p.mq.timeout = p.log, p.now, cfg.StateWriteTimeout
+	if qs, ok := o.Store.(accounts.QuotaStore); ok {
+		p.mq.store = qs
+	}
+	p.mq.start(ctx)
 	return p, nil
 }
 
-// Close flushes pending usage counters.
+// Close flushes pending usage counters and counts per kind.
 func (p *Pool) Close() {
 	if p.usage != nil {
 		p.usage.Close()
 	}
+	p.mq.close()
 }
 
 // SetUpstream switches to a new upstream client (its settings changed).
