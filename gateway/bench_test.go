@@ -16,29 +16,32 @@ import (
 	"github.com/gemgate/gemini-gateway/internal/keystoretest"
 )
 
-// BenchmarkGatewayStream is one streamed chat completion of 50 deltas
-// end to end on loopback — SSE client, gateway, fake upstream, all in this
-// process — per stream; ns/delta divides by the deltas. Allocations count
-// all three parties. cmd/gwbench measures the gateway alone, in its own
-// process, against a direct client.
-func BenchmarkGatewayStream(b *testing.B) {
-	const deltas = 50
+// benchDeltas is the answer length of every in-process stream benchmark.
+const benchDeltas = 50
+
+// benchStreamClient starts, in this process, a fake upstream answering
+// benchDeltas deltas of "hello " and a gateway on a random loopback port
+// with one account (SQLite store, in-memory keychain) and a client key,
+// and returns an SSE client that posts body to its /v1/chat/completions
+// with that key. Everything stops when b ends.
+func benchStreamClient(b *testing.B, body string) *bench.SSE {
+	b.Helper()
 	fake := fakeupstream.Start(fakeupstream.Options{Seed: 1, DefaultScenario: fakeupstream.ScenarioBench,
-		BenchDeltas: deltas, PlainSeparators: true, MaxRecordedRequests: -1})
-	defer fake.Close()
+		BenchDeltas: benchDeltas, PlainSeparators: true, MaxRecordedRequests: -1})
+	b.Cleanup(fake.Close)
 	a := fakeupstream.DemoAccount(1)
 	fake.AddAccount(a)
 	up, err := upstream.New(upstream.Config{BusinessURL: fake.BusinessURL(), AuthURL: fake.AuthURL(), APIURL: fake.APIURL()})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer up.CloseIdleConnections()
+	b.Cleanup(up.CloseIdleConnections)
 	ctx := context.Background()
 	st, err := store.OpenSQLite(ctx, b.TempDir()+"/gateway.db")
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer st.Close()
+	b.Cleanup(func() { st.Close() })
 	mgr := &accounts.Manager{Store: st, Backends: map[string]accounts.SecretStore{accounts.BackendKeychain: keystoretest.NewMemory()}, Default: accounts.BackendKeychain}
 	if _, err := mgr.Create(ctx, accounts.Input{Name: "bench", SecureCSES: a.SecureCSES, HostCOSES: a.HostCOSES, CSESIDX: a.CSESIDX, ConfigID: a.ConfigID}); err != nil {
 		b.Fatal(err)
@@ -47,27 +50,38 @@ func BenchmarkGatewayStream(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer p.Close()
+	b.Cleanup(p.Close)
+	const key = "sk-bench-client-key"
 	cfg := gateway.DefaultConfig()
 	cfg.Port = 0
+	cfg.APIKey = key
 	srv := gateway.New(cfg, gateway.Deps{Pool: p, Accounts: mgr, Upstream: up})
 	if err := srv.Listen(); err != nil {
 		b.Fatal(err)
 	}
 	go srv.Serve()
-	defer func() {
+	b.Cleanup(func() {
 		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
 		srv.Shutdown(sctx)
-	}()
-	c := &bench.SSE{HTTP: &http.Client{}, URL: "http://" + srv.Addr() + "/v1/chat/completions",
-		Body: []byte(`{"model":"gemini-2.5-flash","stream":true,"messages":[{"role":"user","content":"hi"}]}`)}
+	})
+	return &bench.SSE{HTTP: &http.Client{}, URL: "http://" + srv.Addr() + "/v1/chat/completions", APIKey: key, Body: []byte(body)}
+}
+
+// BenchmarkGatewayStream is one streamed chat completion of 50 deltas
+// end to end on loopback — SSE client, gateway, fake upstream, all in this
+// process — per stream; ns/delta divides by the deltas. Allocations count
+// all three parties. cmd/gwbench measures the gateway alone, in its own
+// process, against a direct client.
+func BenchmarkGatewayStream(b *testing.B) {
+	c := benchStreamClient(b, `{"model":"gemini-2.5-flash","stream":true,"messages":[{"role":"user","content":"hi"}]}`)
+	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
 		r := c.Stream(ctx, false)
-		if r.Err != nil || r.Deltas != deltas {
+		if r.Err != nil || r.Deltas != benchDeltas {
 			b.Fatalf("%d deltas, %v", r.Deltas, r.Err)
 		}
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*deltas), "ns/delta")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchDeltas), "ns/delta")
 }

@@ -122,7 +122,10 @@ type Summary struct {
 	// lowest lateness of any later delta of the same stream. The fake's
 	// timer drift only ever adds up, so this removes it, and what remains
 	// is the time a delta spent queued somewhere on its way (see
-	// bench/README.md).
+	// bench/README.md). Blind spot: a hold-up that lasts to the end of a
+	// stream raises every later lateness alike, cancels like drift and
+	// shows as 0 here; LatenessP99 against a control group that shares
+	// the drift (Case.AddedLatenessP99Ms) sees it.
 	DelayP50 float64 `json:"delay_p50_ms,omitempty"`
 	DelayP99 float64 `json:"delay_p99_ms,omitempty"`
 }

@@ -184,31 +184,44 @@ func fr(v float64) string {
 	return fmt.Sprintf("%.2fx", v)
 }
 
-// Print writes the human-readable table.
+// Failed counts the targets not met.
+func (r *Report) Failed() int {
+	return failed(r.Targets, func(t Target) bool { return t.Pass })
+}
+
+// Print writes the human-readable report (bench/results.txt).
 func (r *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "gemini-gateway benchmark, %s, %s cores (%s), %s\n\n", r.Date, r.Machine["cores"], r.Machine["cpu"], r.Machine["go"])
+	r.printCases(w)
+	r.printErrors(w)
+	r.printShares(w)
+	r.printSlow(w)
+	if len(r.Getoxsrf) > 0 {
+		fmt.Fprintf(w, "getoxsrf per gateway account:")
+		for _, g := range r.Getoxsrf {
+			fmt.Fprintf(w, " %s/%s=%d (≤%d in %.0fs)", g.Phase, g.Account, g.Count, g.Allowed, g.LifetimeS)
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "headless gateway exec → /healthz: median %.1f ms of %d starts\n\n", r.Startup.MedianMs, len(r.Startup.GatewayHealthzMs))
+	r.printTargets(w)
+}
+
+// printCases writes the table: a row per mode of each case, then the
+// ratios and differences gateway vs direct (vs control for delays).
+func (r *Report) printCases(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "case\tmode\tstreams\terrors\tttft p50\tttft p99\tdeltas/s\tcpu s/1k deltas\tpeak RSS\theap/stream\tstack/stream\tdelay p50\tdelay p99\t")
 	for _, c := range r.Cases {
-		rows := []struct {
-			name string
-			m    Mode
-		}{{"direct", c.Direct}, {"gateway", c.Gateway}}
-		if c.Gateway.Control != nil {
-			rows = append(rows, struct {
-				name string
-				m    Mode
-			}{"control", Mode{Summary: *c.Gateway.Control}})
-		}
-		for _, m := range rows {
-			cpu := fmt.Sprintf("%.4f", m.m.CPUPer1k)
+		for _, m := range c.rows() {
+			cpu := fmt.Sprintf("%.4f", m.CPUPer1k)
 			if m.name == "control" {
 				cpu = "-"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", c.Name, m.name, m.m.Streams, m.m.Errors,
-				f(m.m.TTFTP50, "ms"), f(m.m.TTFTP99, "ms"), f(m.m.DeltasPerSec, ""), cpu,
-				f(m.m.PeakRSSMB, "MB"), f(m.m.HeapPerStreamKB, "KB"), f(m.m.StackPerStrKB, "KB"),
-				fd(m.m.DelayP50, c.DelayMs), fd(m.m.DelayP99, c.DelayMs))
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", c.Name, m.name, m.Streams, m.Errors,
+				f(m.TTFTP50, "ms"), f(m.TTFTP99, "ms"), f(m.DeltasPerSec, ""), cpu,
+				f(m.PeakRSSMB, "MB"), f(m.HeapPerStreamKB, "KB"), f(m.StackPerStrKB, "KB"),
+				fd(m.DelayP50, c.DelayMs), fd(m.DelayP99, c.DelayMs))
 		}
 		fmt.Fprintf(tw, "%s\tgw/direct\t\t\t%s\t%s\t%s\t%s\t\t%s\t\t\t%s\t\n", c.Name,
 			fr(c.Ratio.TTFTP50), fr(c.Ratio.TTFTP99), fr(c.Ratio.DeltasPerSec), fr(c.Ratio.CPUPer1k), fr(c.Ratio.HeapPerStream), fr(c.Ratio.DelayP99))
@@ -221,23 +234,56 @@ func (r *Report) Print(w io.Writer) {
 		fmt.Fprintln(tw, added+"\t")
 	}
 	tw.Flush()
+}
+
+// namedMode is a row of the table.
+type namedMode struct {
+	name string
+	Mode
+}
+
+// rows are the case's modes: direct, gateway and, if run, the control group.
+func (c *Case) rows() []namedMode {
+	rows := []namedMode{{"direct", c.Direct}, {"gateway", c.Gateway}}
+	if c.Gateway.Control != nil {
+		rows = append(rows, namedMode{"control", Mode{Summary: *c.Gateway.Control}})
+	}
+	return rows
+}
+
+func (r *Report) printErrors(w io.Writer) {
 	for _, c := range r.Cases {
-		for _, m := range []struct {
-			name string
-			m    Mode
-		}{{"direct", c.Direct}, {"gateway", c.Gateway}} {
-			for _, e := range m.m.ErrorEx {
+		for _, m := range c.rows() {
+			for _, e := range m.ErrorEx {
 				fmt.Fprintf(w, "  error example (%s, %s): %s\n", c.Name, m.name, e)
 			}
 		}
 	}
+}
+
+// printShares writes the CPU shares of the processes not in the table.
+func (r *Report) printShares(w io.Writer) {
 	fmt.Fprintf(w, "\ncpu s/1k deltas: direct = this client process; gateway = the gateway process alone.\n")
 	fmt.Fprintf(w, "other shares per 1k deltas (client / fake upstream):")
 	for _, c := range r.Cases {
 		fmt.Fprintf(w, "  %s: direct %.4f/%.4f, gateway %.4f/%.4f;", c.Name, c.Direct.ClientCPUPer1k, c.Direct.FakeCPUPer1k, c.Gateway.ClientCPUPer1k, c.Gateway.FakeCPUPer1k)
 	}
 	fmt.Fprintln(w)
+}
+
+// printSlow writes, per slow case, the lateness that the delay columns
+// cannot show and the CPU with every stream open.
+func (r *Report) printSlow(w io.Writer) {
 	for _, c := range r.Cases {
+		if c.DelayMs == 0 {
+			continue
+		}
+		ref, refName := c.Direct.Summary, "direct"
+		if c.Gateway.Control != nil {
+			ref, refName = *c.Gateway.Control, "control"
+		}
+		fmt.Fprintf(w, "%s, lateness p99 (sees a hold-up lasting to a stream's end, which delay cannot; includes the fake's drift): gateway %.2fms, %s %.2fms, gw-%s %+.2fms\n",
+			c.Name, c.Gateway.LatenessP99, refName, ref.LatenessP99, refName, c.AddedLatenessP99Ms)
 		if st := c.Gateway.Steady; st != nil {
 			fmt.Fprintf(w, "%s, all %d streams open (%.1f s window, %.0f deltas/s): gateway %.2f cores = %.1f µs/delta; client %.2f, fake %.2f cores",
 				c.Name, c.Streams, st.WindowS, float64(st.Deltas)/st.WindowS, st.GatewayCores, st.CPUPerDeltaUs, st.ClientCores, st.FakeCores)
@@ -247,22 +293,13 @@ func (r *Report) Print(w io.Writer) {
 			fmt.Fprintln(w)
 		}
 	}
-	if len(r.Getoxsrf) > 0 {
-		fmt.Fprintf(w, "getoxsrf per gateway account:")
-		for _, g := range r.Getoxsrf {
-			fmt.Fprintf(w, " %s/%s=%d (≤%d in %.0fs)", g.Phase, g.Account, g.Count, g.Allowed, g.LifetimeS)
-		}
-		fmt.Fprintln(w)
-	}
-	fmt.Fprintf(w, "headless gateway exec → /healthz: median %.1f ms of %d starts\n\n", r.Startup.MedianMs, len(r.Startup.GatewayHealthzMs))
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+}
+
+func (r *Report) printTargets(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "target\tvalue\tlimit\tresult\tmeasured in")
 	for _, t := range r.Targets {
-		res := "PASS"
-		if !t.Pass {
-			res = "FAIL"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.Name, strings.TrimSpace(fmt.Sprintf("%.2f %s", t.Value, t.Unit)), t.Limit, res, t.Source)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.Name, strings.TrimSpace(fmt.Sprintf("%.2f %s", t.Value, t.Unit)), t.Limit, passFail(t.Pass), t.Source)
 	}
 	tw.Flush()
 	for _, n := range r.Notes {

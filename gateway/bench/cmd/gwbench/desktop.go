@@ -5,12 +5,10 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,143 +18,145 @@ import (
 	"github.com/gemgate/gemini-gateway/gateway/upstream/fakeupstream"
 )
 
-// desktopReport is what -desktop measures (bench/desktop.json).
-type desktopReport struct {
-	Date    string            `json:"date"`
-	Machine map[string]string `json:"machine"`
-	// Headless and GUI are exec → first 200 from /healthz, one per start.
-	Headless startTimes `json:"headless_start"`
-	GUI      startTimes `json:"gui_start"`
-	// Idle is each binary left alone for IdleS seconds after start-up (the
-	// GUI with its window hidden).
-	IdleS        float64  `json:"idle_window_s"`
-	IdleHeadless *idleUse `json:"idle_headless,omitempty"`
-	IdleGUI      *idleUse `json:"idle_gui,omitempty"`
-	GUINote      string   `json:"gui_note,omitempty"`
-	Targets      []struct {
-		Name  string  `json:"name"`
-		Value float64 `json:"value"`
-		Limit string  `json:"limit"`
-		Pass  bool    `json:"pass"`
-	} `json:"targets"`
-}
-
-type startTimes struct {
-	Ms       []float64 `json:"ms"`
-	MedianMs float64   `json:"median_ms"`
-	MaxMs    float64   `json:"max_ms"`
-}
-
-// idleUse is what an idle process cost over the window.
-type idleUse struct {
-	CPUPercent float64 `json:"cpu_percent"` // of one core
-	RSSMB      float64 `json:"rss_mb"`
-	// WakeupsPerS are context switches of all its threads per second: a
-	// busy-polling loop shows as hundreds or thousands.
-	WakeupsPerS float64 `json:"wakeups_per_s"`
-	Threads     int     `json:"threads"`
-}
-
-func (t *startTimes) add(ms float64) {
-	t.Ms = append(t.Ms, ms)
-	xs := slices.Sorted(slices.Values(t.Ms))
-	t.MedianMs = xs[len(xs)/2]
-	if len(xs)%2 == 0 {
-		t.MedianMs = (xs[len(xs)/2-1] + xs[len(xs)/2]) / 2
-	}
-	t.MaxMs = xs[len(xs)-1]
+// desktopRun is one -desktop measurement: its temporary directory, the
+// two binaries and the report being filled.
+type desktopRun struct {
+	d      *driver
+	guiBin string // "" when the desktop app is not measured (r.GUINote says why)
+	root   string
+	r      bench.DesktopReport
 }
 
 // runDesktop measures start-up and idle cost of the headless and the GUI
 // binary. The GUI part needs an X display and a D-Bus session
-// (bench/desktop.sh runs this under xvfb-run and dbus-run-session).
+// (bench/desktop.sh runs this under xvfb-run and dbus-run-session). A GUI
+// figure that cannot be measured is a failed target; failed targets make
+// it return errTargets after the report is written.
 func runDesktop(o options, guiBin string, starts int, idle time.Duration) error {
 	tmp, err := os.MkdirTemp("", "gwbench-desktop-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	d := &driver{o: o, tmp: tmp, gwBin: o.gatewayBin, rep: nil}
-	d.phaseLog = func(format string, args ...any) { fmt.Fprintf(os.Stderr, "gwbench: "+format+"\n", args...) }
-	root := ""
-	if d.gwBin == "" || guiBin == "" {
-		if root, err = moduleRoot(); err != nil {
-			return err
-		}
+	dr := &desktopRun{d: newDriver(o, tmp), guiBin: guiBin}
+	if err := dr.buildHeadless(); err != nil {
+		return err
 	}
-	if d.gwBin == "" {
-		d.phaseLog("building the headless gateway")
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		d.gwBin, _, err = bench.Build(ctx, root, tmp)
-		cancel()
-		if err != nil {
-			return err
-		}
+	dr.d.describe()
+	dr.r.Date, dr.r.Machine, dr.r.IdleS = dr.d.rep.Date, dr.d.rep.Machine, idle.Seconds()
+	dr.buildGUI()
+	if err := dr.timeStarts(starts); err != nil {
+		return err
 	}
-	var r desktopReport
-	r.Date = time.Now().UTC().Format(time.RFC3339)
-	d.rep = &bench.Report{}
-	d.describe()
-	r.Machine = d.rep.Machine
-	r.IdleS = idle.Seconds()
+	if err := dr.measureIdle(idle); err != nil {
+		return err
+	}
+	dr.r.Judge()
+	dr.r.Print(os.Stdout)
+	if err := writeJSON(o.out, &dr.r); err != nil {
+		return err
+	}
+	if n := dr.r.Failed(); n > 0 {
+		return fmt.Errorf("%w: %d of %d", errTargets, n, len(dr.r.Targets))
+	}
+	return nil
+}
 
+// buildHeadless builds the headless gateway unless -gateway-bin names one.
+func (dr *desktopRun) buildHeadless() error {
+	d := dr.d
+	var err error
+	if d.gwBin == "" || dr.guiBin == "" {
+		if dr.root, err = moduleRoot(); err != nil {
+			return err
+		}
+	}
+	if d.gwBin != "" {
+		return nil
+	}
+	d.phaseLog("building the headless gateway")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	d.gwBin, _, err = bench.Build(ctx, dr.root, d.tmp)
+	return err
+}
+
+// buildGUI builds the desktop app unless -gui-bin names one; without an X
+// display, or when it does not build, the GUI is not measured and
+// r.GUINote says why.
+func (dr *desktopRun) buildGUI() {
 	if os.Getenv("DISPLAY") == "" {
-		r.GUINote = "no X display: GUI not measured (run bench/desktop.sh, which provides Xvfb and D-Bus)"
-	} else if guiBin == "" {
-		d.phaseLog("building the desktop app (cgo, Fyne)")
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-		guiBin = filepath.Join(tmp, "gemini-gateway")
-		cmd := exec.CommandContext(ctx, "go", "build", "-tags", "migrated_fynedo", "-trimpath", "-o", guiBin, ".")
-		cmd.Dir = root
-		out, berr := cmd.CombinedOutput()
-		cancel()
-		if berr != nil {
-			r.GUINote = "the desktop app did not build: " + strings.TrimSpace(string(out))
-			guiBin = ""
-		}
+		dr.r.GUINote = "no X display: GUI not measured (run bench/desktop.sh, which provides Xvfb and D-Bus)"
+		dr.guiBin = ""
+		return
 	}
+	if dr.guiBin != "" {
+		return
+	}
+	dr.d.phaseLog("building the desktop app (cgo, Fyne)")
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	bin := filepath.Join(dr.d.tmp, "gemini-gateway")
+	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "migrated_fynedo", "-trimpath", "-o", bin, ".")
+	cmd.Dir = dr.root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		dr.r.GUINote = "the desktop app did not build: " + strings.TrimSpace(string(out))
+		return
+	}
+	dr.guiBin = bin
+}
 
+// timeStarts times exec → /healthz of each binary, starts times.
+func (dr *desktopRun) timeStarts(starts int) error {
+	d, r := dr.d, &dr.r
 	d.phaseLog("timing %d headless starts", starts)
 	for i := range starts {
-		c, _, err := startDesktopBinary(d.gwBin, filepath.Join(tmp, fmt.Sprintf("h%d", i)), true, false)
+		c, _, err := startDesktopBinary(d.gwBin, filepath.Join(d.tmp, fmt.Sprintf("h%d", i)), true, false)
 		if err != nil {
 			return err
 		}
-		r.Headless.add(bench.Ms(c.Ready.Sub(c.Started)))
+		r.Headless.Add(bench.Ms(c.Ready.Sub(c.Started)))
 		c.Stop(10 * time.Second)
 	}
-	if guiBin != "" && r.GUINote == "" {
-		d.phaseLog("timing %d GUI starts (window shown)", starts)
-		for i := range starts {
-			c, log, err := startDesktopBinary(guiBin, filepath.Join(tmp, fmt.Sprintf("g%d", i)), false, false)
-			if err != nil {
-				r.GUINote = "the desktop app did not start: " + err.Error()
-				break
-			}
-			c.Stop(10 * time.Second)
-			if strings.Contains(log.String(), "serving headless") {
-				r.GUINote = "this build has no GUI (it says: " + firstLine(log.String(), "serving headless") + ")"
-				break
-			}
-			r.GUI.add(bench.Ms(c.Ready.Sub(c.Started)))
-		}
+	if dr.guiBin == "" {
+		return nil
 	}
+	d.phaseLog("timing %d desktop app starts (exec → its gateway's /healthz; the window is being shown)", starts)
+	for i := range starts {
+		c, log, err := startDesktopBinary(dr.guiBin, filepath.Join(d.tmp, fmt.Sprintf("g%d", i)), false, false)
+		if err != nil {
+			r.GUINote = "the desktop app did not start: " + err.Error()
+			dr.guiBin = ""
+			return nil
+		}
+		c.Stop(10 * time.Second)
+		if strings.Contains(log.String(), "serving headless") {
+			r.GUINote = "this build has no GUI (it says: " + firstLine(log.String(), "serving headless") + ")"
+			dr.guiBin = ""
+			return nil
+		}
+		r.GUI.Add(bench.Ms(c.Ready.Sub(c.Started)))
+	}
+	return nil
+}
 
-	// Idle: both binaries at once, so the window costs one wait.
+// measureIdle leaves both binaries idle at once, so the window costs one
+// wait, and records each one's use.
+func (dr *desktopRun) measureIdle(idle time.Duration) error {
+	d, r := dr.d, &dr.r
 	d.phaseLog("idle CPU and RSS over %s", idle)
 	type idler struct {
 		c   *bench.Child
-		dst **idleUse
+		dst **bench.IdleUse
 	}
-	var idlers []idler
-	h, _, err := startDesktopBinary(d.gwBin, filepath.Join(tmp, "idle-h"), true, true)
+	h, _, err := startDesktopBinary(d.gwBin, filepath.Join(d.tmp, "idle-h"), true, true)
 	if err != nil {
 		return err
 	}
 	defer h.Stop(10 * time.Second)
-	idlers = append(idlers, idler{h, &r.IdleHeadless})
-	if guiBin != "" && r.GUINote == "" {
-		g, _, err := startDesktopBinary(guiBin, filepath.Join(tmp, "idle-g"), false, true)
+	idlers := []idler{{h, &r.IdleHeadless}}
+	if dr.guiBin != "" {
+		g, _, err := startDesktopBinary(dr.guiBin, filepath.Join(d.tmp, "idle-g"), false, true)
 		if err != nil {
 			r.GUINote = "the desktop app did not start: " + err.Error()
 		} else {
@@ -168,45 +168,16 @@ func runDesktop(o options, guiBin string, starts int, idle time.Duration) error 
 	time.Sleep(5 * time.Second)
 	var wg sync.WaitGroup
 	for _, it := range idlers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			u, err := measureIdle(it.c.Pid(), idle)
-			if err == nil {
-				*it.dst = &u
-			} else {
+		wg.Go(func() {
+			u, err := idleUse(it.c.Pid(), idle)
+			if err != nil {
 				fmt.Fprintln(os.Stderr, "gwbench: idle:", err)
+				return
 			}
-		}()
+			*it.dst = &u
+		})
 	}
 	wg.Wait()
-
-	addT := func(name string, v float64, limit string, pass bool) {
-		r.Targets = append(r.Targets, struct {
-			Name  string  `json:"name"`
-			Value float64 `json:"value"`
-			Limit string  `json:"limit"`
-			Pass  bool    `json:"pass"`
-		}{name, v, limit, pass})
-	}
-	addT("headless exec → /healthz, median (ms)", r.Headless.MedianMs, "≤ 300", r.Headless.MedianMs <= 300)
-	if r.IdleGUI != nil {
-		addT("GUI idle CPU, window hidden (% of a core)", r.IdleGUI.CPUPercent, "≤ 1", r.IdleGUI.CPUPercent <= 1)
-		addT("GUI idle wake-ups per second (busy polling: hundreds)", r.IdleGUI.WakeupsPerS, "< 100", r.IdleGUI.WakeupsPerS < 100)
-	} else {
-		// A target that could not be measured fails; it must not vanish.
-		// -1 stands for "no value" (JSON has no NaN).
-		addT("GUI idle CPU, window hidden (% of a core): not measured", -1, "≤ 1", false)
-		addT("GUI idle wake-ups per second: not measured", -1, "< 100", false)
-	}
-	printDesktop(&r)
-	if o.out != "" {
-		b, _ := json.MarshalIndent(&r, "", "  ")
-		if err := os.WriteFile(o.out, append(b, '\n'), 0o644); err != nil {
-			return err
-		}
-		fmt.Fprintln(os.Stderr, "gwbench: wrote", o.out)
-	}
 	return nil
 }
 
@@ -275,58 +246,26 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-// measureIdle samples a process's CPU, RSS and context switches over d.
-func measureIdle(pid int, d time.Duration) (idleUse, error) {
+// idleUse samples a process's CPU, RSS and context switches over d.
+func idleUse(pid int, d time.Duration) (bench.IdleUse, error) {
 	c0, err := bench.CPUTime(pid)
 	if err != nil {
-		return idleUse{}, err
+		return bench.IdleUse{}, err
 	}
 	s0, _ := bench.ContextSwitches(pid)
 	t0 := time.Now()
 	time.Sleep(d)
 	c1, err := bench.CPUTime(pid)
 	if err != nil {
-		return idleUse{}, err
+		return bench.IdleUse{}, err
 	}
 	s1, threads := bench.ContextSwitches(pid)
 	el := time.Since(t0)
 	m, _ := bench.ReadMem(pid)
-	return idleUse{
+	return bench.IdleUse{
 		CPUPercent:  100 * (c1 - c0).Seconds() / el.Seconds(),
 		RSSMB:       float64(m.RSS) / (1 << 20),
 		WakeupsPerS: float64(s1-s0) / el.Seconds(),
 		Threads:     threads,
 	}, nil
-}
-
-func printDesktop(r *desktopReport) {
-	fmt.Printf("gemini-gateway desktop figures, %s, %s cores (%s)\n\n", r.Date, r.Machine["cores"], r.Machine["cpu"])
-	fmt.Printf("headless exec → /healthz: median %.1f ms, max %.1f ms (%d starts)\n", r.Headless.MedianMs, r.Headless.MaxMs, len(r.Headless.Ms))
-	// The GUI figure times the gateway inside the GUI binary answering
-	// /healthz while the window is shown; it does not time the window.
-	if len(r.GUI.Ms) > 0 {
-		fmt.Printf("GUI      exec → /healthz: median %.1f ms, max %.1f ms (%d starts; the gateway inside the GUI binary, window shown)\n", r.GUI.MedianMs, r.GUI.MaxMs, len(r.GUI.Ms))
-	} else {
-		fmt.Println("GUI      exec → /healthz: not measured (FAIL)")
-	}
-	for _, x := range []struct {
-		name string
-		u    *idleUse
-	}{{"headless", r.IdleHeadless}, {"GUI (window hidden)", r.IdleGUI}} {
-		if x.u != nil {
-			fmt.Printf("idle %-20s over %.0f s: CPU %.3f %% of a core, RSS %.1f MB, %.1f wake-ups/s, %d threads\n",
-				x.name, r.IdleS, x.u.CPUPercent, x.u.RSSMB, x.u.WakeupsPerS, x.u.Threads)
-		}
-	}
-	if r.GUINote != "" {
-		fmt.Println("GUI:", r.GUINote)
-	}
-	fmt.Println()
-	for _, t := range r.Targets {
-		res := "PASS"
-		if !t.Pass {
-			res = "FAIL"
-		}
-		fmt.Printf("%-55s %10.2f  %-6s %s\n", t.Name, t.Value, t.Limit, res)
-	}
 }
