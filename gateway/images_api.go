@@ -198,7 +198,7 @@ func imageFromBytes(param string, data []byte, lim openai.Limits) (chat.Image, *
 	return chat.Image{MIME: m, Data: data}, nil
 }
 
-// requestBody is the body the limits middleware read (withLimits), or,
+// requestBody is the body the middleware read (withBody), or,
 // without it, the body read now.
 func requestBody(r *http.Request) ([]byte, *openai.Error) {
 	if body := infoFrom(r.Context()).body; body != nil {
