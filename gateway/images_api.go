@@ -276,9 +276,7 @@ func (s *Server) serveImages(w http.ResponseWriter, r *http.Request, req *imageR
 		msgs := []chat.Message{{Role: chat.RoleUser, Text: req.Prompt, Images: inputs}}
 		col := &collector{start: ri.start}
 		res, err := s.deps.Pool.Chat(r.Context(), &pool.Request{Messages: msgs, ModelID: m.UpstreamID, Tools: m.Tools, Media: pool.MediaImage}, col)
-		if res != nil {
-			ri.Account, ri.Attempts = res.AccountName, res.Attempts
-		}
+		ri.servedBy(res)
 		if err != nil {
 			fail(toOpenAIError(err))
 			return
