@@ -258,12 +258,19 @@ func pathID(w http.ResponseWriter, r *http.Request, what string) (int64, bool) {
 	return id, true
 }
 
-func (s *Server) adminUpdate(w http.ResponseWriter, r *http.Request) {
+// managedAccount is the account manager and the {id} of the path, or
+// false after the error answer (no account database, a bad id).
+func (s *Server) managedAccount(w http.ResponseWriter, r *http.Request) (*accounts.Manager, int64, bool) {
 	m := s.manager(w)
 	if m == nil {
-		return
+		return nil, 0, false
 	}
 	id, ok := pathID(w, r, "account")
+	return m, id, ok
+}
+
+func (s *Server) adminUpdate(w http.ResponseWriter, r *http.Request) {
+	m, id, ok := s.managedAccount(w, r)
 	if !ok {
 		return
 	}
@@ -280,11 +287,7 @@ func (s *Server) adminUpdate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) adminDelete(w http.ResponseWriter, r *http.Request) {
-	m := s.manager(w)
-	if m == nil {
-		return
-	}
-	id, ok := pathID(w, r, "account")
+	m, id, ok := s.managedAccount(w, r)
 	if !ok {
 		return
 	}
