@@ -34,27 +34,33 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 
 // AccountJSON is an account as the admin API shows it.
 type AccountJSON struct {
-	ID                int64                 `json:"id"`
-	Name              string                `json:"name"`
-	ConfigID          string                `json:"config_id"`
-	IsActive          bool                  `json:"is_active"`
-	ReadOnly          bool                  `json:"read_only"`
-	State             string                `json:"state"`
-	Reason            string                `json:"reason,omitempty"`
-	HealthStatus      string                `json:"health_status"`
-	DisabledReason    string                `json:"disabled_reason,omitempty"`
-	RequestCount      int64                 `json:"request_count"`
-	LastUsedAt        *time.Time            `json:"last_used_at"`
-	CreatedAt         *time.Time            `json:"created_at,omitempty"`
-	UpdatedAt         *time.Time            `json:"updated_at,omitempty"`
-	CooldownUntil     *time.Time            `json:"cooldown_until,omitempty"`
-	CooldownReason    string                `json:"cooldown_reason,omitempty"`
-	CooldownRemaining float64               `json:"cooldown_remaining_seconds"`
-	NetworkErrorCount int                   `json:"network_error_count"`
-	LastCheck         *CheckJSON            `json:"last_check"`
-	SecretBackend     string                `json:"secret_backend"`
-	Secrets           map[string]SecretJSON `json:"secrets"`
-	InFlight          int                   `json:"in_flight"`
+	AccountStatusJSON
+	ConfigID       string                `json:"config_id"`
+	ReadOnly       bool                  `json:"read_only"`
+	DisabledReason string                `json:"disabled_reason,omitempty"`
+	RequestCount   int64                 `json:"request_count"`
+	LastUsedAt     *time.Time            `json:"last_used_at"`
+	CreatedAt      *time.Time            `json:"created_at,omitempty"`
+	UpdatedAt      *time.Time            `json:"updated_at,omitempty"`
+	CooldownUntil  *time.Time            `json:"cooldown_until,omitempty"`
+	CooldownReason string                `json:"cooldown_reason,omitempty"`
+	SecretBackend  string                `json:"secret_backend"`
+	Secrets        map[string]SecretJSON `json:"secrets"`
+	InFlight       int                   `json:"in_flight"`
+}
+
+// AccountStatusJSON is the part of an account that GET
+// /api/admin/health-status shows too: its state and health.
+type AccountStatusJSON struct {
+	ID                int64      `json:"id"`
+	Name              string     `json:"name"`
+	IsActive          bool       `json:"is_active"`
+	State             string     `json:"state"`
+	Reason            string     `json:"reason,omitempty"`
+	HealthStatus      string     `json:"health_status"`
+	CooldownRemaining float64    `json:"cooldown_remaining_seconds"`
+	NetworkErrorCount int        `json:"network_error_count"`
+	LastCheck         *CheckJSON `json:"last_check"`
 	// ExpiresAt is the session cookie's own expiry; LastSignInAt and
 	// LastRefreshAt the last sign-in and cookie refresh. RFC 3339 UTC, null
 	// when unknown.
@@ -101,13 +107,11 @@ func secretJSON(hint string) SecretJSON {
 func ToAccountJSON(v pool.AccountView) AccountJSON {
 	a := v.Account
 	j := AccountJSON{
-		ID: a.ID, Name: a.Name, ConfigID: a.ConfigID, IsActive: a.Enabled, ReadOnly: a.ReadOnly,
-		State: string(v.State), Reason: v.Reason, HealthStatus: string(a.Status), DisabledReason: a.DisabledReason,
+		AccountStatusJSON: accountStatusJSON(v),
+		ConfigID:          a.ConfigID, ReadOnly: a.ReadOnly, DisabledReason: a.DisabledReason,
 		RequestCount: a.RequestCount, LastUsedAt: timePtr(a.LastUsedAt), CreatedAt: timePtr(a.CreatedAt),
 		UpdatedAt: timePtr(a.UpdatedAt), CooldownReason: a.CooldownReason,
-		CooldownRemaining: v.CooldownRemaining.Round(time.Second).Seconds(),
-		NetworkErrorCount: a.NetworkErrors, SecretBackend: a.SecretBackend, InFlight: v.InFlight,
-		ExpiresAt: timePtr(a.ExpiresAt), LastSignInAt: timePtr(a.LastSignInAt), LastRefreshAt: timePtr(a.LastRefreshAt),
+		SecretBackend: a.SecretBackend, InFlight: v.InFlight,
 		Secrets: map[string]SecretJSON{
 			"secure_c_ses": secretJSON(a.SecretHints.SecureCSES),
 			"host_c_oses":  secretJSON(a.SecretHints.HostCOSES),
@@ -117,7 +121,17 @@ func ToAccountJSON(v pool.AccountView) AccountJSON {
 	if v.CooldownRemaining > 0 {
 		j.CooldownUntil = timePtr(a.CooldownUntil)
 	}
-	j.Quotas = quotasJSON(v.Quotas)
+	return j
+}
+
+func accountStatusJSON(v pool.AccountView) AccountStatusJSON {
+	a := v.Account
+	j := AccountStatusJSON{
+		ID: a.ID, Name: a.Name, IsActive: a.Enabled, State: string(v.State), Reason: v.Reason, HealthStatus: string(a.Status),
+		CooldownRemaining: v.CooldownRemaining.Round(time.Second).Seconds(), NetworkErrorCount: a.NetworkErrors,
+		ExpiresAt: timePtr(a.ExpiresAt), LastSignInAt: timePtr(a.LastSignInAt), LastRefreshAt: timePtr(a.LastRefreshAt),
+		Quotas: quotasJSON(v.Quotas),
+	}
 	if j.HealthStatus == "" {
 		j.HealthStatus = string(accounts.StatusUnknown)
 	}
@@ -125,6 +139,15 @@ func ToAccountJSON(v pool.AccountView) AccountJSON {
 		j.LastCheck = &CheckJSON{At: a.LastCheckAt.UTC(), OK: a.LastCheckOK, LatencyMS: a.LastCheckLatency.Milliseconds(), Message: a.LastCheckMessage}
 	}
 	return j
+}
+
+// accountsJSON renders the pool's accounts.
+func accountsJSON(views []pool.AccountView) []AccountJSON {
+	out := make([]AccountJSON, len(views))
+	for i, v := range views {
+		out[i] = ToAccountJSON(v)
+	}
+	return out
 }
 
 func (s *Server) view(id int64) (pool.AccountView, bool) {
@@ -146,11 +169,7 @@ func (s *Server) manager(w http.ResponseWriter) *accounts.Manager {
 }
 
 func (s *Server) adminList(w http.ResponseWriter, r *http.Request) {
-	views := s.deps.Pool.Snapshot()
-	out := make([]AccountJSON, len(views))
-	for i, v := range views {
-		out[i] = ToAccountJSON(v)
-	}
+	out := accountsJSON(s.deps.Pool.Snapshot())
 	writeJSON(w, http.StatusOK, map[string]any{"accounts": out, "total": len(out)})
 }
 
@@ -228,21 +247,30 @@ func (s *Server) respondAccount(w http.ResponseWriter, ctx context.Context, stat
 	writeJSON(w, status, ToAccountJSON(v))
 }
 
-func pathID(w http.ResponseWriter, r *http.Request) (int64, bool) {
+// pathID is the {id} of the path, or false after a 400 saying that the
+// id of what (an account, a client key) must be a number.
+func pathID(w http.ResponseWriter, r *http.Request, what string) (int64, bool) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id < 0 {
-		openai.BadRequest("id", "invalid_id", "The account id must be a number.").Write(w)
+		openai.BadRequest("id", "invalid_id", "The "+what+" id must be a number.").Write(w)
 		return 0, false
 	}
 	return id, true
 }
 
-func (s *Server) adminUpdate(w http.ResponseWriter, r *http.Request) {
+// managedAccount is the account manager and the {id} of the path, or
+// false after the error answer (no account database, a bad id).
+func (s *Server) managedAccount(w http.ResponseWriter, r *http.Request) (*accounts.Manager, int64, bool) {
 	m := s.manager(w)
 	if m == nil {
-		return
+		return nil, 0, false
 	}
-	id, ok := pathID(w, r)
+	id, ok := pathID(w, r, "account")
+	return m, id, ok
+}
+
+func (s *Server) adminUpdate(w http.ResponseWriter, r *http.Request) {
+	m, id, ok := s.managedAccount(w, r)
 	if !ok {
 		return
 	}
@@ -259,11 +287,7 @@ func (s *Server) adminUpdate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) adminDelete(w http.ResponseWriter, r *http.Request) {
-	m := s.manager(w)
-	if m == nil {
-		return
-	}
-	id, ok := pathID(w, r)
+	m, id, ok := s.managedAccount(w, r)
 	if !ok {
 		return
 	}
@@ -433,11 +457,7 @@ func (s *Server) adminCheckAll(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sum := s.deps.Checker.CheckAll(r.Context(), nil)
-	views := s.deps.Pool.Snapshot()
-	out := make([]AccountJSON, len(views))
-	for i, v := range views {
-		out[i] = ToAccountJSON(v)
-	}
+	out := accountsJSON(s.deps.Pool.Snapshot())
 	writeJSON(w, http.StatusOK, map[string]any{
 		"checked": sum.Checked, "healthy": sum.Healthy, "failed": sum.Failed, "disabled": sum.Disabled,
 		"took_ms": sum.Took.Milliseconds(), "accounts": out,
@@ -445,7 +465,7 @@ func (s *Server) adminCheckAll(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) adminCheckOne(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID(w, r)
+	id, ok := pathID(w, r, "account")
 	if !ok {
 		return
 	}
@@ -464,29 +484,13 @@ func (s *Server) adminCheckOne(w http.ResponseWriter, r *http.Request) {
 func (s *Server) adminHealthStatus(w http.ResponseWriter, r *http.Request) {
 	views := s.deps.Pool.Snapshot()
 	type status struct {
-		ID                int64      `json:"id"`
-		Name              string     `json:"name"`
-		State             string     `json:"state"`
-		Reason            string     `json:"reason,omitempty"`
-		IsActive          bool       `json:"is_active"`
-		HealthStatus      string     `json:"health_status"`
-		LastCheck         *CheckJSON `json:"last_check"`
-		CooldownRemaining float64    `json:"cooldown_remaining_seconds"`
-		NetworkErrorCount int        `json:"network_error_count"`
-		Usable            bool       `json:"usable"`
-		ExpiresAt         *time.Time `json:"expires_at"`
-		LastSignInAt      *time.Time `json:"last_sign_in_at"`
-		LastRefreshAt     *time.Time `json:"last_refresh_at"`
-
-		Quotas []QuotaJSON `json:"quotas"`
+		AccountStatusJSON
+		Usable bool `json:"usable"`
 	}
 	out := make([]status, len(views))
 	usable := 0
 	for i, v := range views {
-		j := ToAccountJSON(v)
-		out[i] = status{ID: j.ID, Name: j.Name, State: j.State, Reason: j.Reason, IsActive: j.IsActive, HealthStatus: j.HealthStatus,
-			LastCheck: j.LastCheck, CooldownRemaining: j.CooldownRemaining, NetworkErrorCount: j.NetworkErrorCount, Usable: v.Usable,
-			ExpiresAt: j.ExpiresAt, LastSignInAt: j.LastSignInAt, LastRefreshAt: j.LastRefreshAt, Quotas: j.Quotas}
+		out[i] = status{AccountStatusJSON: accountStatusJSON(v), Usable: v.Usable}
 		if v.Usable {
 			usable++
 		}
@@ -508,7 +512,7 @@ type RefreshJSON struct {
 
 // adminRefresh refreshes an account's cookies now and says what happened.
 func (s *Server) adminRefresh(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID(w, r)
+	id, ok := pathID(w, r, "account")
 	if !ok {
 		return
 	}

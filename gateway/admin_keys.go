@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -195,54 +194,46 @@ func (s *Server) adminCreateKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	k, key, err := s.CreateClientKey(r.Context(), req)
-	if err != nil {
-		s.logKeyError(r, err)
-		clientKeyError(err).Write(w)
-		return
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusCreated, NewClientKeyJSON{ClientKeyJSON: toClientKeyJSON(k), Key: key})
-}
-
-func keyID(w http.ResponseWriter, r *http.Request) (int64, bool) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id < 0 {
-		openai.BadRequest("id", "invalid_id", "The client key id must be a number.").Write(w)
-		return 0, false
-	}
-	return id, true
+	s.answerNewKey(w, r, http.StatusCreated, k, key, err)
 }
 
 func (s *Server) adminRevokeKey(w http.ResponseWriter, r *http.Request) {
-	id, ok := keyID(w, r)
+	id, ok := pathID(w, r, "client key")
 	if !ok {
 		return
 	}
 	if err := s.RevokeClientKey(r.Context(), id); err != nil {
-		s.logKeyError(r, err)
-		clientKeyError(err).Write(w)
+		s.keyFailed(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"revoked": id})
 }
 
 func (s *Server) adminRotateKey(w http.ResponseWriter, r *http.Request) {
-	id, ok := keyID(w, r)
+	id, ok := pathID(w, r, "client key")
 	if !ok {
 		return
 	}
 	k, key, err := s.RotateClientKey(r.Context(), id)
+	s.answerNewKey(w, r, http.StatusOK, k, key, err)
+}
+
+// answerNewKey answers a create or rotate: the key, the only time it is
+// shown, or the error.
+func (s *Server) answerNewKey(w http.ResponseWriter, r *http.Request, status int, k clients.Key, key string, err error) {
 	if err != nil {
-		s.logKeyError(r, err)
-		clientKeyError(err).Write(w)
+		s.keyFailed(w, r, err)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, NewClientKeyJSON{ClientKeyJSON: toClientKeyJSON(k), Key: key})
+	writeJSON(w, status, NewClientKeyJSON{ClientKeyJSON: toClientKeyJSON(k), Key: key})
 }
 
-func (s *Server) logKeyError(r *http.Request, err error) {
-	if clientKeyError(err).Status >= 500 {
+// keyFailed answers a failed client-key operation, logging store failures.
+func (s *Server) keyFailed(w http.ResponseWriter, r *http.Request, err error) {
+	e := clientKeyError(err)
+	if e.Status >= 500 {
 		s.log.Warn("client key store", "request_id", infoFrom(r.Context()).ID, "err", err)
 	}
+	e.Write(w)
 }

@@ -43,9 +43,7 @@ func (s *Server) serveAgentTurn(r *http.Request, req *chat.Request, preq *pool.R
 		defer s.streams.Add(-1)
 	}
 	t, err := s.runTurn(r.Context(), plan, preq, sink)
-	if t.res != nil {
-		ri.Account, ri.Attempts = t.res.AccountName, t.res.Attempts
-	}
+	ri.servedBy(t.res)
 	ri.TTFT = sink.ttft()
 	if err != nil {
 		oe := toOpenAIError(err)

@@ -191,15 +191,9 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, req *chat.Re
 	defer sink.stop()
 	res, err := s.poolChat(r, resolvedFrom(r.Context()), preq, sink)
 	ri.TTFT = sink.ttft()
-	if res != nil {
-		ri.Account, ri.Attempts = res.AccountName, res.Attempts
-	}
+	ri.servedBy(res)
 	if err != nil {
-		oe := toOpenAIError(err)
-		ri.errCode = oe.Code
-		if !sink.fail(oe) {
-			oe.Write(w)
-		}
+		failChat(w, ri, err, sink)
 		ri.OutputTokens = sink.completionTokens()
 		return
 	}
@@ -209,7 +203,7 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, req *chat.Re
 		}
 	}
 	ri.OutputTokens = sink.completionTokens()
-	sink.finish(req.IncludeUsage, openai.NewUsage(ri.PromptTokens, ri.OutputTokens))
+	sink.finish(nil, req.IncludeUsage, openai.NewUsage(ri.PromptTokens, ri.OutputTokens))
 	s.deps.Pool.Remember(res, req.Messages, sink.content())
 }
 
@@ -217,13 +211,9 @@ func (s *Server) completeChat(w http.ResponseWriter, r *http.Request, req *chat.
 	ri := infoFrom(r.Context())
 	col := &collector{start: ri.start}
 	res, err := s.poolChat(r, resolvedFrom(r.Context()), preq, col)
-	if res != nil {
-		ri.Account, ri.Attempts = res.AccountName, res.Attempts
-	}
+	ri.servedBy(res)
 	if err != nil {
-		oe := toOpenAIError(err)
-		ri.errCode = oe.Code
-		oe.Write(w)
+		failChat(w, ri, err, nil)
 		return
 	}
 	ri.TTFT = col.first
@@ -247,6 +237,24 @@ func (s *Server) completeChat(w http.ResponseWriter, r *http.Request, req *chat.
 		openai.NewUsage(ri.PromptTokens, ri.OutputTokens))
 	writeJSON(w, http.StatusOK, c)
 	s.deps.Pool.Remember(res, req.Messages, content)
+}
+
+// servedBy notes the account that served a chat request and the attempts
+// it took (res may be nil: no account was tried).
+func (ri *requestInfo) servedBy(res *pool.Result) {
+	if res != nil {
+		ri.Account, ri.Attempts = res.AccountName, res.Attempts
+	}
+}
+
+// failChat answers a failed chat request: an error event on a stream that
+// has started (sink, when there is one), else an HTTP error.
+func failChat(w http.ResponseWriter, ri *requestInfo, err error, sink *sseSink) {
+	oe := toOpenAIError(err)
+	ri.errCode = oe.Code
+	if sink == nil || !sink.fail(oe) {
+		oe.Write(w)
+	}
 }
 
 // collector assembles a non-streaming answer. Nothing reaches the client

@@ -198,7 +198,7 @@ func imageFromBytes(param string, data []byte, lim openai.Limits) (chat.Image, *
 	return chat.Image{MIME: m, Data: data}, nil
 }
 
-// requestBody is the body the limits middleware read (withLimits), or,
+// requestBody is the body the middleware read (withBody), or,
 // without it, the body read now.
 func requestBody(r *http.Request) ([]byte, *openai.Error) {
 	if body := infoFrom(r.Context()).body; body != nil {
@@ -276,9 +276,7 @@ func (s *Server) serveImages(w http.ResponseWriter, r *http.Request, req *imageR
 		msgs := []chat.Message{{Role: chat.RoleUser, Text: req.Prompt, Images: inputs}}
 		col := &collector{start: ri.start}
 		res, err := s.deps.Pool.Chat(r.Context(), &pool.Request{Messages: msgs, ModelID: m.UpstreamID, Tools: m.Tools, Media: pool.MediaImage}, col)
-		if res != nil {
-			ri.Account, ri.Attempts = res.AccountName, res.Attempts
-		}
+		ri.servedBy(res)
 		if err != nil {
 			fail(toOpenAIError(err))
 			return

@@ -86,10 +86,11 @@ func chain(h http.Handler, mws ...middleware) http.Handler {
 
 // middleware wraps the mux, outermost first: request id and log line, Host
 // allow-list, CORS, path normalisation, authentication (client keys, admin
-// key), limits (concurrency and rate per client, body size, time and
-// budget), panic recovery.
+// key), the per-client limits (requests at once, requests per minute),
+// the body (size, time and budget), panic recovery.
 func (s *Server) middleware(next http.Handler) http.Handler {
-	return chain(next, s.withRequestID, s.withHostCheck, s.withCORS, withNormalizedPath, s.withAuth, s.withLimits, s.withRecover)
+	return chain(next, s.withRequestID, s.withHostCheck, s.withCORS, withNormalizedPath, s.withAuth,
+		s.withConcurrencyLimit, s.withRateLimit, s.withBody, s.withRecover)
 }
 
 // withRequestID gives the request its id and, when it ends, its one log line.
@@ -192,52 +193,69 @@ func withNormalizedPath(next http.Handler) http.Handler {
 // is a 403: it is valid, but not for that.
 func (s *Server) withAuth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ri := infoFrom(r.Context())
-		cfg := s.Config()
-		path := r.URL.Path
-		switch {
+		ok := true
+		switch path := r.URL.Path; {
 		case isAdminPath(path):
-			got := presentedKey(r)
-			if cfg.AdminKey != "" && got != "" && equalKeys(got, cfg.AdminKey) {
-				ri.admin = true
-				break
-			}
-			if _, ok := s.keys.Lookup(got); ok {
-				ri.errCode = "admin_key_required"
-				openai.NewError(http.StatusForbidden, openai.TypePermission, "admin_key_required",
-					"This is a client key; the admin API needs the admin key (ADMIN_KEY, or admin.key in the data directory).").Write(w)
-				return
-			}
-			ri.errCode = "invalid_admin_key"
-			w.Header().Set("WWW-Authenticate", `Bearer realm="gemini-gateway admin"`)
-			openai.NewError(http.StatusUnauthorized, openai.TypeAuthentication, "invalid_admin_key",
-				"Incorrect or missing admin key. Send it as \"Authorization: Bearer <admin key>\"; it is ADMIN_KEY, or the file admin.key in the data directory.").Write(w)
-			return
+			ok = s.authAdmin(w, r)
 		case strings.HasPrefix(path, "/v1/"):
-			if s.keys.Empty() && cfg.AllowKeylessLoopback && IsLoopback(cfg.Host) {
-				break // the owner chose an open gateway on this machine
-			}
-			k, ok := s.keys.Lookup(presentedKey(r))
-			if !ok {
-				ri.errCode = "invalid_api_key"
-				if strings.HasPrefix(path, "/v1/messages") {
-					// Claude Code and the Anthropic SDKs read Anthropic's error shape.
-					(&antError{Status: http.StatusUnauthorized, Type: "authentication_error", Message: "invalid x-api-key: send a client key of this gateway as x-api-key or Authorization: Bearer"}).write(w)
-					return
-				}
-				w.Header().Set("WWW-Authenticate", `Bearer realm="gemini-gateway"`)
-				msg := "Incorrect or missing API key. Send it as \"Authorization: Bearer <key>\"; the key is shown in the app's Overview and Clients panels."
-				if s.keys.Empty() {
-					msg = "No client key is configured: create one (Clients panel, or POST /api/admin/keys with the admin key), set API_KEY, or allow keyless use on loopback (ALLOW_KEYLESS_LOOPBACK=true)."
-				}
-				openai.NewError(http.StatusUnauthorized, openai.TypeInvalidRequest, "invalid_api_key", msg).Write(w)
-				return
-			}
-			ri.client = &k
-			ri.Client = k.Name
+			ok = s.authClient(w, r)
 		}
-		next.ServeHTTP(w, r)
+		if ok {
+			next.ServeHTTP(w, r)
+		}
 	})
+}
+
+// authAdmin accepts the admin key, or answers 403 (a client key) or 401.
+func (s *Server) authAdmin(w http.ResponseWriter, r *http.Request) bool {
+	ri := infoFrom(r.Context())
+	cfg := s.Config()
+	got := presentedKey(r)
+	if cfg.AdminKey != "" && got != "" && equalKeys(got, cfg.AdminKey) {
+		ri.admin = true
+		return true
+	}
+	if _, ok := s.keys.Lookup(got); ok {
+		ri.errCode = "admin_key_required"
+		openai.NewError(http.StatusForbidden, openai.TypePermission, "admin_key_required",
+			"This is a client key; the admin API needs the admin key (ADMIN_KEY, or admin.key in the data directory).").Write(w)
+		return false
+	}
+	ri.errCode = "invalid_admin_key"
+	w.Header().Set("WWW-Authenticate", `Bearer realm="gemini-gateway admin"`)
+	openai.NewError(http.StatusUnauthorized, openai.TypeAuthentication, "invalid_admin_key",
+		"Incorrect or missing admin key. Send it as \"Authorization: Bearer <admin key>\"; it is ADMIN_KEY, or the file admin.key in the data directory.").Write(w)
+	return false
+}
+
+// authClient accepts a client key (noting it on the request), or no key
+// on an open loopback gateway; else it answers 401, in Anthropic's shape
+// on /v1/messages.
+func (s *Server) authClient(w http.ResponseWriter, r *http.Request) bool {
+	ri := infoFrom(r.Context())
+	cfg := s.Config()
+	if s.keys.Empty() && cfg.AllowKeylessLoopback && IsLoopback(cfg.Host) {
+		return true // the owner chose an open gateway on this machine
+	}
+	k, ok := s.keys.Lookup(presentedKey(r))
+	if ok {
+		ri.client = &k
+		ri.Client = k.Name
+		return true
+	}
+	ri.errCode = "invalid_api_key"
+	if strings.HasPrefix(r.URL.Path, "/v1/messages") {
+		// Claude Code and the Anthropic SDKs read Anthropic's error shape.
+		(&antError{Status: http.StatusUnauthorized, Type: "authentication_error", Message: "invalid x-api-key: send a client key of this gateway as x-api-key or Authorization: Bearer"}).write(w)
+		return false
+	}
+	w.Header().Set("WWW-Authenticate", `Bearer realm="gemini-gateway"`)
+	msg := "Incorrect or missing API key. Send it as \"Authorization: Bearer <key>\"; the key is shown in the app's Overview and Clients panels."
+	if s.keys.Empty() {
+		msg = "No client key is configured: create one (Clients panel, or POST /api/admin/keys with the admin key), set API_KEY, or allow keyless use on loopback (ALLOW_KEYLESS_LOOPBACK=true)."
+	}
+	openai.NewError(http.StatusUnauthorized, openai.TypeInvalidRequest, "invalid_api_key", msg).Write(w)
+	return false
 }
 
 func isAdminPath(p string) bool {
@@ -263,28 +281,34 @@ func equalKeys(got, want string) bool {
 	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
 }
 
-// withLimits applies the per-client limits — concurrency (per client key,
-// per address without one), requests per minute of a key — then reads the
-// body within its size limit, READ_BODY_TIMEOUT and the global budget of
-// body bytes in flight.
-func (s *Server) withLimits(next http.Handler) http.Handler {
+// withConcurrencyLimit bounds the requests at once of a client: per
+// client key, per address without one (MAX_CONCURRENT_PER_CLIENT).
+func (s *Server) withConcurrencyLimit(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ri := infoFrom(r.Context())
-		cfg := s.Config()
+		limit := s.Config().MaxConcurrentPerClient
 		who := "ip:" + clientIP(r)
 		if ri.client != nil {
 			who = fmt.Sprintf("key:%d", ri.client.ID)
 		}
-		release, ok := s.clients.acquire(who, cfg.MaxConcurrentPerClient)
+		release, ok := s.clients.acquire(who, limit)
 		if !ok {
 			ri.errCode = "too_many_requests"
 			e := openai.NewError(http.StatusTooManyRequests, openai.TypeRateLimit, "too_many_concurrent_requests",
-				fmt.Sprintf("More than %d requests at once from this client.", cfg.MaxConcurrentPerClient))
+				fmt.Sprintf("More than %d requests at once from this client.", limit))
 			e.RetryAfter = 1
 			e.Write(w)
 			return
 		}
 		defer release()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// withRateLimit applies a client key's requests per minute.
+func (s *Server) withRateLimit(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ri := infoFrom(r.Context())
 		if k := ri.client; k != nil && k.RequestsPerMinute > 0 {
 			if ok, wait := s.rate.Allow(k.ID, k.RequestsPerMinute, time.Now()); !ok {
 				ri.errCode = "rate_limit_exceeded"
@@ -295,8 +319,18 @@ func (s *Server) withLimits(next http.Handler) http.Handler {
 				return
 			}
 		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// withBody reads the body whole within its size limit, READ_BODY_TIMEOUT
+// and the global budget of body bytes in flight (readBody); handlers find
+// it in requestBody.
+func (s *Server) withBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if hasBody(r) {
-			body, done, oerr := s.readBody(w, r, cfg)
+			ri := infoFrom(r.Context())
+			body, done, oerr := s.readBody(w, r, s.Config())
 			defer done()
 			if oerr != nil {
 				ri.errCode = oerr.Code

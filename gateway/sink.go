@@ -201,10 +201,7 @@ func (s *sseSink) Text(t string) error {
 		return err
 	}
 	s.markFirst()
-	if s.thinkOpen {
-		s.thinkOpen = false
-		s.write(s.sw.Content("\n</think>\n\n"))
-	}
+	s.closeThink()
 	s.answered = true
 	s.text.WriteString(t)
 	s.write(s.sw.Content(t))
@@ -237,24 +234,35 @@ func (s *sseSink) fail(e *openai.Error) bool {
 	return true
 }
 
-// finish ends a successful stream: finish_reason, usage if asked, [DONE].
-func (s *sseSink) finish(includeUsage bool, u openai.Usage) {
+// finish ends a successful stream: the tool calls if any, finish_reason
+// ("tool_calls" or "stop"), usage if asked, [DONE].
+func (s *sseSink) finish(calls []openai.ToolCall, includeUsage bool, u openai.Usage) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true
 	if s.commit() != nil {
 		return
 	}
-	if s.thinkOpen {
-		s.thinkOpen = false
-		s.write(s.sw.Content("\n</think>\n\n"))
+	s.closeThink()
+	if len(calls) > 0 {
+		s.write(s.sw.ToolCalls(calls))
+		s.write(s.sw.Finish("tool_calls"))
+	} else {
+		s.write(s.sw.Finish("stop"))
 	}
-	s.write(s.sw.Finish("stop"))
 	if includeUsage {
 		s.write(s.sw.Usage(u))
 	}
 	s.write(s.sw.Done())
 	s.flush()
+}
+
+// closeThink ends an open <think> block; s.mu held.
+func (s *sseSink) closeThink() {
+	if s.thinkOpen {
+		s.thinkOpen = false
+		s.write(s.sw.Content("\n</think>\n\n"))
+	}
 }
 
 // content is the answer text as the client saw it.

@@ -22,31 +22,21 @@ func (s *Server) chatWithTools(w http.ResponseWriter, r *http.Request, req *chat
 		defer sink.stop()
 		t, err := s.runTurn(r.Context(), plan, preq, sink)
 		ri.TTFT = sink.ttft()
-		if t.res != nil {
-			ri.Account, ri.Attempts = t.res.AccountName, t.res.Attempts
-		}
+		ri.servedBy(t.res)
 		if err != nil {
-			oe := toOpenAIError(err)
-			ri.errCode = oe.Code
-			if !sink.fail(oe) {
-				oe.Write(w)
-			}
+			failChat(w, ri, err, sink)
 			ri.OutputTokens = sink.completionTokens()
 			return
 		}
 		ri.OutputTokens = sink.completionTokens() + callTokens(t.calls)
-		sink.finishCalls(openAICalls(t.calls), req.IncludeUsage, openai.NewUsage(ri.PromptTokens, ri.OutputTokens))
+		sink.finish(openAICalls(t.calls), req.IncludeUsage, openai.NewUsage(ri.PromptTokens, ri.OutputTokens))
 		return
 	}
 	col := &collector{start: ri.start}
 	t, err := s.runTurn(r.Context(), plan, preq, col)
-	if t.res != nil {
-		ri.Account, ri.Attempts = t.res.AccountName, t.res.Attempts
-	}
+	ri.servedBy(t.res)
 	if err != nil {
-		oe := toOpenAIError(err)
-		ri.errCode = oe.Code
-		oe.Write(w)
+		failChat(w, ri, err, nil)
 		return
 	}
 	ri.TTFT = col.first
@@ -75,30 +65,4 @@ func callTokens(cs []tools.Call) int {
 		n += openai.EstimateTokens(c.Name) + openai.EstimateTokens(c.Arguments)
 	}
 	return n
-}
-
-// finishCalls ends a successful stream that may have called tools: the
-// calls, finish_reason ("tool_calls" or "stop"), usage if asked, [DONE].
-func (s *sseSink) finishCalls(calls []openai.ToolCall, includeUsage bool, u openai.Usage) {
-	if len(calls) == 0 {
-		s.finish(includeUsage, u)
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.closed = true
-	if s.commit() != nil {
-		return
-	}
-	if s.thinkOpen {
-		s.thinkOpen = false
-		s.write(s.sw.Content("\n</think>\n\n"))
-	}
-	s.write(s.sw.ToolCalls(calls))
-	s.write(s.sw.Finish("tool_calls"))
-	if includeUsage {
-		s.write(s.sw.Usage(u))
-	}
-	s.write(s.sw.Done())
-	s.flush()
 }
