@@ -90,3 +90,19 @@ func (s *Store) KindCooldowns(ctx context.Context, now time.Time) ([]accounts.Ki
 	}
 	return out, nil
 }
+
+// PruneKindQuotas deletes the counts of days before beforeDay and the
+// cooldowns over at now, so the tables hold about a month.
+func (s *Store) PruneKindQuotas(ctx context.Context, beforeDay string, now time.Time) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM kind_turns WHERE day < $1`, beforeDay); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM kind_cooldowns WHERE until_at <= $1`, s.timeArg(now))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("prune quotas per kind: %w", err)
+	}
+	return nil
+}

@@ -109,4 +109,19 @@ func testKindQuotas(t *testing.T, e engine) {
 	if cds, err := s.KindCooldowns(ctx, now); err != nil || len(cds) != 1 {
 		t.Errorf("cooldowns after reopening: %+v, %v", cds, err)
 	}
+
+	// Pruning drops the days before the one given and the cooldowns over.
+	if err := s.PruneKindQuotas(ctx, next, now); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.KindTurns(ctx, day); err != nil || len(got) != 0 {
+		t.Errorf("%s after pruning: %+v, %v", day, got, err)
+	}
+	if got, err := s.KindTurns(ctx, next); err != nil || len(got) != 1 {
+		t.Errorf("%s after pruning: %+v, %v; want kept", next, got, err)
+	}
+	var rows int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM kind_cooldowns`).Scan(&rows); err != nil || rows != 1 {
+		t.Errorf("cooldown rows after pruning: %d, %v; want the running one only", rows, err)
+	}
 }

@@ -21,6 +21,9 @@ type QuotaStore interface {
 	SetKindCooldown(ctx context.Context, id int64, kind string, until time.Time, reason string) error
 	// KindCooldowns lists the cooldowns still running at now.
 	KindCooldowns(ctx context.Context, now time.Time) ([]KindCooldown, error)
+	// PruneKindQuotas deletes the counts of days before beforeDay and the
+	// cooldowns over at now.
+	PruneKindQuotas(ctx context.Context, beforeDay string, now time.Time) error
 }
 
 // KindTurns is how many turns of one kind an account served on one day.

@@ -86,6 +86,8 @@ type kindCool struct {
 const (
 	quotaFlushEvery   = time.Second
 	quotaRefreshEvery = 30 * time.Second
+	// quotaKeepDays of counts stay in the store (pruned at start).
+	quotaKeepDays = 31
 )
 
 // start loads the book from the store and keeps writing and re-reading it
@@ -95,7 +97,11 @@ func (q *mediaQuotas) start(ctx context.Context) {
 		return
 	}
 	q.wake, q.stop, q.stopped = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
-	if err := q.refresh(ctx, q.now()); err != nil {
+	now := q.now()
+	if err := q.store.PruneKindQuotas(ctx, now.AddDate(0, 0, -quotaKeepDays).Format(time.DateOnly), now); err != nil {
+		q.log.Warn("prune old quotas per kind", "err", err)
+	}
+	if err := q.refresh(ctx, now); err != nil {
 		q.log.Warn("read quotas per kind; counting from zero until the next read", "err", err)
 	}
 	go q.run()

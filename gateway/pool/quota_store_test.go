@@ -25,6 +25,8 @@ type memQuotaStore struct {
 	cools  map[[2]string]accounts.KindCooldown
 	writes int   // AddKindTurns calls
 	fail   error // returned by AddKindTurns while set
+
+	prunedBefore string
 }
 
 func newMemQuotaStore() *memQuotaStore {
@@ -77,6 +79,18 @@ func (s *memQuotaStore) KindCooldowns(_ context.Context, now time.Time) ([]accou
 		}
 	}
 	return out, nil
+}
+
+func (s *memQuotaStore) PruneKindQuotas(_ context.Context, beforeDay string, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.prunedBefore = beforeDay
+	for k := range s.turns {
+		if k[0] < beforeDay {
+			delete(s.turns, k)
+		}
+	}
+	return nil
 }
 
 func (s *memQuotaStore) stored(day string, id int64, kind string) int64 {
@@ -142,6 +156,9 @@ func TestKindQuotasSurviveRestart(t *testing.T) {
 	}
 
 	b := newQuotaPool(t, st, clock)
+	if st.prunedBefore != "2026-11-06" {
+		t.Errorf("pruned before %q at start, want a month back (2026-11-06)", st.prunedBefore)
+	}
 	if q := quotaOf(b, 1, MediaImage); q.Used != 2 || q.Limit != 2 || q.Available() {
 		t.Errorf("image quota after the restart %+v, want 2/2 and unavailable", q)
 	}
