@@ -95,9 +95,9 @@ func runGUI(cfg *Config) int {
 			idle.Stop()
 		}
 	}()
-	hidden := os.Getenv("GATEWAY_UI_HIDDEN") != ""
+	hidden := cfg.UI.Hidden
 	u := ui.New(fa, ctrl, idle.Do, ui.Options{
-		StartPanel: os.Getenv("GATEWAY_UI_PANEL"),
+		StartPanel: cfg.UI.StartPanel,
 		Notify:     true,
 		OnQuit:     quit,
 		OnVisible:  func(visible bool) { idle.SetHidden(!visible) },
