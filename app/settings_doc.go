@@ -32,8 +32,9 @@ func writeSettingsHelp(w io.Writer) {
 	}
 }
 
-// SettingsMarkdown is a README table of the named settings (all of them
-// when none is named), made from the settings table. README.md holds such
+// SettingsMarkdown is a README table of the named settings in the order
+// named (all of them, in the table's order, when none is named), made
+// from the settings table. README.md holds such
 // tables between "<!-- settings NAME ... -->" (or "<!-- settings -->") and
 // "<!-- /settings -->": `make settings-readme` rewrites them and
 // TestREADMESettingsTables fails when one differs.
@@ -41,10 +42,16 @@ func SettingsMarkdown(names ...string) string {
 	d := Defaults()
 	var b strings.Builder
 	b.WriteString("| Variable | Default | Meaning | In the app |\n|---|---|---|---|\n")
-	for _, s := range Settings() {
-		if len(names) > 0 && !slices.Contains(names, s.Name) {
-			continue
+	rows := Settings()
+	if len(names) > 0 {
+		rows = rows[:0:0]
+		for _, n := range names {
+			if i := slices.IndexFunc(Settings(), func(s Setting) bool { return s.Name == n }); i >= 0 {
+				rows = append(rows, Settings()[i])
+			}
 		}
+	}
+	for _, s := range rows {
 		name := "`" + s.Name + "`"
 		if s.Flag != "" {
 			name += " (`-" + s.Flag + "`)"

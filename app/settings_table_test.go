@@ -217,3 +217,26 @@ func TestREADMESettingsTables(t *testing.T) {
 		t.Error("README lacks the generated rows")
 	}
 }
+
+func TestRewriteSettingsTablesRefusesBadMarkers(t *testing.T) {
+	for _, readme := range []string{
+		"no table here\n",
+		"<!-- settings PORT -->\n| old |\n",
+		"<!-- settings NOT_A_SETTING -->\n<!-- /settings -->\n",
+	} {
+		if _, err := RewriteSettingsTables(readme); err == nil {
+			t.Errorf("%q: no error", readme)
+		}
+	}
+	got, err := RewriteSettingsTables("a\n<!-- settings PORT HOST -->\n| stale |\n<!-- /settings -->\nb\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "a\n<!-- settings PORT HOST -->\n| Variable | Default | Meaning | In the app |\n|---|---|---|---|\n" +
+		"| `PORT` (`-port`) | `7860` | port of the OpenAI-compatible API | Gateway: live (listener restarts) |\n" +
+		"| `HOST` (`-host`) | `127.0.0.1` | address to listen on; anything but loopback needs API_KEY | Gateway: live (listener restarts) |\n" +
+		"<!-- /settings -->\nb\n"
+	if got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
