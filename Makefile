@@ -7,7 +7,7 @@ GO       ?= go
 FUZZTIME ?= 10s
 PKGS     := ./...
 
-.PHONY: all setup build build-headless fake run run-headless test test-go fuzz-smoke fuzz bench bench-readme soak lint screenshots package clean windows dist test-windows check-darwin
+.PHONY: all setup build build-headless fake run run-headless test test-go fuzz-smoke fuzz bench soak lint screenshots package clean windows dist test-windows check-darwin settings-readme bench-readme
 
 all: build
 
@@ -34,6 +34,10 @@ run: build
 ## run-headless: build and serve without a GUI
 run-headless: build
 	./bin/gemini-gateway -headless
+
+## settings-readme: write README's settings tables from the settings table (app/settings_table.go)
+settings-readme:
+	UPDATE_README=1 $(GO) test -tags nogui -count=1 -run '^TestREADMESettingsTables$$' ./app/
 
 ## test: everything — vet, the race-enabled test suite against real PostgreSQL,
 ## a real Secret Service and Xvfb, and a short run of every fuzz target

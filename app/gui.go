@@ -56,8 +56,8 @@ func runGUI(cfg *Config) int {
 	quit := quitDriver(fa, idle)
 	stopSignals := wakeOnSignal(idle)
 	defer stopSignals()
-	hidden := os.Getenv("GATEWAY_UI_HIDDEN") != ""
-	u, tray := newWindowAndTray(fa, ctrl, idle, quit)
+	hidden := cfg.UI.Hidden
+	u, tray := newWindowAndTray(fa, ctrl, idle, quit, cfg.UI.StartPanel)
 	fa.Lifecycle().SetOnStarted(func() {
 		tray.Start()
 		idle.SetHidden(hidden)
@@ -157,9 +157,9 @@ func wakeOnSignal(idle *idleloop.Loop) (stop func()) {
 
 // newWindowAndTray builds the main window and the system tray icon showing
 // the gateway's state.
-func newWindowAndTray(fa fyne.App, ctrl *controller, idle *idleloop.Loop, quit func()) (*ui.UI, *ui.SysTray) {
+func newWindowAndTray(fa fyne.App, ctrl *controller, idle *idleloop.Loop, quit func(), startPanel string) (*ui.UI, *ui.SysTray) {
 	u := ui.New(fa, ctrl, idle.Do, ui.Options{
-		StartPanel: os.Getenv("GATEWAY_UI_PANEL"),
+		StartPanel: startPanel,
 		Notify:     true,
 		OnQuit:     quit,
 		OnVisible:  func(visible bool) { idle.SetHidden(!visible) },

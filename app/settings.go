@@ -11,7 +11,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 )
 
 // settingsFile holds what the desktop app's Settings panel saved: the same
@@ -98,15 +97,11 @@ func ParseFlags(args []string, out io.Writer) (Options, error) {
 	fs.BoolVar(&o.Version, "version", false, "print the version and exit")
 	fs.StringVar(&o.EnvFile, "env-file", "", "read variables from this .env file as well")
 	fs.StringVar(&o.SignIn, "signin", "", "sign in to account `NAME` with the browser, save (or update) it in the configured store and exit")
-	strFlag := func(name, variable, usage string) {
-		fs.Func(name, usage+" ("+variable+")", func(v string) error { o.Flags[variable] = v; return nil })
+	for _, st := range Settings() {
+		if st.Flag != "" {
+			fs.Func(st.Flag, st.Help+" ("+st.Name+")", func(v string) error { o.Flags[st.Name] = v; return nil })
+		}
 	}
-	strFlag("host", "HOST", "address to listen on")
-	strFlag("port", "PORT", "port to listen on")
-	strFlag("data-dir", "GATEWAY_DATA_DIR", "data directory")
-	strFlag("database-url", "DATABASE_URL", "PostgreSQL URL of a shared account pool")
-	strFlag("log-level", "LOG_LEVEL", "debug, info, warn or error")
-	strFlag("log-format", "LOG_FORMAT", "text or json")
 	fs.Func("set", "set any variable: -set NAME=value (repeatable)", func(v string) error {
 		k, val, ok := cutEq(v)
 		if !ok {
@@ -119,13 +114,7 @@ func ParseFlags(args []string, out io.Writer) (Options, error) {
 		fmt.Fprintf(out, "Usage: gemini-gateway [flags]\n\nAn OpenAI-compatible gateway to Gemini Business, as a tray app or (-headless) a server.\n\nFlags:\n")
 		fs.PrintDefaults()
 		fmt.Fprintf(out, "\nEvery setting can also come from the environment or a .env file:\n")
-		for _, s := range Settings() {
-			def := ""
-			if s.Default != "" {
-				def = " [default " + strconv.Quote(s.Default) + "]"
-			}
-			fmt.Fprintf(out, "  %-38s %s%s\n", s.Name, s.Help, def)
-		}
+		writeSettingsHelp(out)
 	}
 	if err := fs.Parse(args); err != nil {
 		return o, err

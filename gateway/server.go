@@ -133,6 +133,9 @@ func DefaultConfig() Config {
 		ImageFetchTimeout:      15 * time.Second,
 		ModelStickiness:        true,
 		StickinessWindow:       30 * time.Minute,
+		ToolsSpec:              ToolsPerTurn,
+		FileTTL:                24 * time.Hour,
+		ModelRecheck:           time.Hour,
 		ReadHeaderTimeout:      10 * time.Second,
 		MaxHeaderBytes:         64 << 10,
 		MaxConcurrentPerClient: 2048,
@@ -167,10 +170,13 @@ func (c Config) withDefaults() Config {
 		c.Reasoning = d.Reasoning
 	}
 	if c.ToolsSpec == "" {
-		c.ToolsSpec = ToolsPerTurn
+		c.ToolsSpec = d.ToolsSpec
 	}
 	if c.FileTTL <= 0 {
-		c.FileTTL = 24 * time.Hour
+		c.FileTTL = d.FileTTL
+	}
+	if c.ModelRecheck <= 0 {
+		c.ModelRecheck = d.ModelRecheck
 	}
 	if c.KeepAlive <= 0 {
 		c.KeepAlive = d.KeepAlive

@@ -279,7 +279,7 @@ type Setting struct {
 	OverriddenBy string
 	// Restart is true when a change applies only after a restart.
 	Restart bool
-	Group   string // "Gateway", "Accounts", "Health checks", "Upstream", "Desktop"
+	Group   string // the card it is shown on; cards follow the order of their first setting
 }
 
 // SettingKind selects a setting's widget.

@@ -14,12 +14,6 @@ import (
 	"fyne.io/fyne/v2/widget"
 )
 
-// groupOrder is the order of setting groups; unknown groups follow,
-// alphabetically.
-func groupOrder() []string {
-	return []string{"Gateway", "Accounts", "Health checks", "Upstream", "Desktop"}
-}
-
 // parseDuration accepts a number of seconds ("300") or a Go duration
 // ("5m", "1h30m", "250ms").
 func parseDuration(s string) (time.Duration, error) {
@@ -167,31 +161,22 @@ func newSettingsPanel(sh *shell) *settingsPanel {
 
 func (p *settingsPanel) object() fyne.CanvasObject { return p.content }
 
-// build creates the widgets for settings, one card per group.
+// build creates the widgets for settings, one card per group, the groups
+// in the order of their first setting.
 func (p *settingsPanel) build(settings []Setting) {
 	p.fields = nil
 	p.byName = map[string]*settingField{}
 	byGroup := map[string][]*settingField{}
+	var order []string // groups in the order the controller lists them
 	for _, s := range settings {
 		f := p.newField(s)
 		p.fields = append(p.fields, f)
 		p.byName[s.Name] = f
+		if len(byGroup[s.Group]) == 0 {
+			order = append(order, s.Group)
+		}
 		byGroup[s.Group] = append(byGroup[s.Group], f)
 	}
-	var order []string
-	for _, g := range groupOrder() {
-		if len(byGroup[g]) > 0 {
-			order = append(order, g)
-		}
-	}
-	var extra []string
-	for g := range byGroup {
-		if !contains(groupOrder(), g) {
-			extra = append(extra, g)
-		}
-	}
-	sort.Strings(extra)
-	order = append(order, extra...)
 
 	p.groups.RemoveAll()
 	if len(settings) == 0 {

@@ -12,21 +12,25 @@ import (
 	"github.com/gemgate/gemini-gateway/gateway/upstream"
 )
 
-// HealthConfig has the Python gateway's HEALTH_CHECK_* settings and defaults.
+// HealthConfig has the Python gateway's HEALTH_CHECK_* settings; the
+// defaults are DefaultHealthConfig's.
 type HealthConfig struct {
-	Enabled               bool          // HEALTH_CHECK_ENABLED (true)
-	Interval              time.Duration // HEALTH_CHECK_INTERVAL (300 s)
-	Timeout               time.Duration // HEALTH_CHECK_TIMEOUT (30 s), per check
-	RetryCount            int           // HEALTH_CHECK_RETRY_COUNT (2): retries of a transient failure
-	Concurrency           int           // HEALTH_CHECK_CONCURRENT_LIMIT (5)
-	AutoDisable           bool          // HEALTH_CHECK_AUTO_DISABLE (true)
-	NetworkErrorThreshold int           // HEALTH_CHECK_NETWORK_ERROR_THRESHOLD (3)
+	Enabled               bool          // HEALTH_CHECK_ENABLED
+	Interval              time.Duration // HEALTH_CHECK_INTERVAL
+	Timeout               time.Duration // HEALTH_CHECK_TIMEOUT, per check
+	RetryCount            int           // HEALTH_CHECK_RETRY_COUNT: retries of a transient failure
+	Concurrency           int           // HEALTH_CHECK_CONCURRENT_LIMIT
+	AutoDisable           bool          // HEALTH_CHECK_AUTO_DISABLE (the pool's Config has the same)
+	NetworkErrorThreshold int           // HEALTH_CHECK_NETWORK_ERROR_THRESHOLD (the pool's Config has the same)
 }
 
-// DefaultHealthConfig returns the Python gateway's defaults.
+// DefaultHealthConfig returns the Python gateway's defaults; AutoDisable
+// and NetworkErrorThreshold are the pool's (DefaultConfig), which acts on
+// the same settings.
 func DefaultHealthConfig() HealthConfig {
+	d := DefaultConfig()
 	return HealthConfig{Enabled: true, Interval: 300 * time.Second, Timeout: 30 * time.Second,
-		RetryCount: 2, Concurrency: 5, AutoDisable: true, NetworkErrorThreshold: 3}
+		RetryCount: 2, Concurrency: 5, AutoDisable: d.AutoDisable, NetworkErrorThreshold: d.NetworkErrorThreshold}
 }
 
 // CheckOutcome is the result of checking one account.
