@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"io"
 	"net/http"
@@ -108,6 +109,11 @@ func TestFaultMatrix(t *testing.T) {
 		// streamErr: in a stream, answer text arrived before the failure,
 		// so the client sees that text and an error instead of a failover.
 		streamErr bool
+		// idle is the upstream's first-byte and idle timeout (700 ms when
+		// zero, so that the silent faults end fast). The 10 MB element is
+		// no silence fault: on a loaded machine, with -race, reading it can
+		// outlast 700 ms, and the failover that follows is not under test.
+		idle time.Duration
 	}{
 		{name: "reset before headers", fault: func(w http.ResponseWriter, r *http.Request) { rawResponse(w, "") },
 			served: 1, state: pool.StateUnknown, netErrs: 1},
@@ -145,7 +151,7 @@ func TestFaultMatrix(t *testing.T) {
 		}, served: 1, state: pool.StateUnknown, netErrs: 1},
 		{name: "10 MB element", fault: func(w http.ResponseWriter, r *http.Request) {
 			w.Write(bigBody)
-		}, served: 0, state: pool.StateHealthy, wantText: big},
+		}, served: 0, state: pool.StateHealthy, wantText: big, idle: 15 * time.Second},
 	}
 	for _, tc := range tests {
 		for _, stream := range []bool{false, true} {
@@ -154,7 +160,8 @@ func TestFaultMatrix(t *testing.T) {
 				func() {
 					var proxy *faultProxy
 					h := newHarness(t, harnessOpts{accounts: 2, up: func(c *upstream.Config) {
-						c.FirstByteTimeout, c.IdleTimeout = 700*time.Millisecond, 700*time.Millisecond
+						idle := cmp.Or(tc.idle, 700*time.Millisecond)
+						c.FirstByteTimeout, c.IdleTimeout = idle, idle
 					}, rewire: func(h *harness) string {
 						proxy = newFaultProxy(h, h.accts[0].ConfigID, tc.fault)
 						return proxy.srv.URL
