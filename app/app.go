@@ -332,20 +332,6 @@ func (a *App) SetConfig(c *Config) {
 	a.cfgMu.Unlock()
 }
 
-// swapUpstream replaces the upstream client (proxy, timeouts or hosts
-// changed); requests in flight finish on the old one.
-func (a *App) swapUpstream(up *upstream.Client) {
-	a.upMu.Lock()
-	defer a.upMu.Unlock()
-	old := a.upClient
-	a.upClient = up
-	a.Pool.SetUpstream(up)
-	a.Server.SetUpstream(up)
-	old.CloseIdleConnections()
-}
-
-func eventGateway() events.Event { return events.Event{Kind: events.GatewayState} }
-
 // reloadSafely reloads an account another process changed; a panic is
 // logged and the watch goes on.
 func (a *App) reloadSafely(id int64) (err error) {

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gemgate/gemini-gateway/gateway/events"
 	"github.com/gemgate/gemini-gateway/gateway/upstream"
 	"github.com/gemgate/gemini-gateway/ui"
 )
@@ -197,3 +198,17 @@ func (c *controller) apply(cur, next *Config, changed map[string]string) (ui.Sav
 	a.Bus.Publish(eventGateway())
 	return res, nil
 }
+
+// swapUpstream replaces the upstream client (proxy, timeouts or hosts
+// changed); requests in flight finish on the old one.
+func (a *App) swapUpstream(up *upstream.Client) {
+	a.upMu.Lock()
+	defer a.upMu.Unlock()
+	old := a.upClient
+	a.upClient = up
+	a.Pool.SetUpstream(up)
+	a.Server.SetUpstream(up)
+	old.CloseIdleConnections()
+}
+
+func eventGateway() events.Event { return events.Event{Kind: events.GatewayState} }
