@@ -49,8 +49,11 @@ type Parser struct {
 	// Fence state of the emitted text: inside a ``` block, and whether
 	// that block has had content beyond its opening line.
 	inFence, fenceBody bool
-	lineStart          bool
-	fenceHeld          int // start in pending of a held fence-opening line, or -1
+	// fenceLine: the text being emitted is still on the line that opened
+	// or closed the last fence (its info string is no fence content).
+	fenceLine bool
+	lineStart bool
+	fenceHeld int // start in pending of a held fence-opening line, or -1
 }
 
 // NewParser starts parsing one answer.
@@ -289,7 +292,8 @@ func (ps *Parser) noteFence(t string) {
 		if ls && strings.HasPrefix(strings.TrimLeft(line, " "), "```") {
 			ps.inFence = !ps.inFence
 			ps.fenceBody = false
-		} else if ps.inFence && strings.TrimSpace(line) != "" {
+			ps.fenceLine = true
+		} else if ps.inFence && !ps.fenceLine && strings.TrimSpace(line) != "" {
 			ps.fenceBody = true
 		}
 		if nl < 0 {
@@ -298,6 +302,7 @@ func (ps *Parser) noteFence(t string) {
 		}
 		t = t[nl+1:]
 		ls = true
+		ps.fenceLine = false
 	}
 	ps.lineStart = ls
 }
@@ -323,8 +328,10 @@ func matchSentinel(s string) (*sentinel, bool) {
 func (ps *Parser) stepCollect(out *strings.Builder) bool {
 	s := ps.pending
 	if ps.sent.own {
+		// The limits hold however the stream was cut: an opening tag or a
+		// block too long is refused whether its end has arrived or not.
 		gt := strings.IndexByte(s, '>')
-		if gt < 0 && len(s) > 256 {
+		if gt < 0 && len(s) > 256 || gt > 256 {
 			return ps.giveBack(out)
 		}
 		if gt >= 0 && !ps.nonceOK(s[:gt]) {
@@ -332,7 +339,7 @@ func (ps *Parser) stepCollect(out *strings.Builder) bool {
 		}
 	}
 	end := indexFold(s, ps.sent.close)
-	if end < 0 {
+	if end < 0 || end+len(ps.sent.close) > ps.max {
 		if len(s) > ps.max {
 			return ps.giveBack(out)
 		}
