@@ -63,7 +63,7 @@ func (c *controller) Settings() []ui.Setting {
 			// Their defaults are concrete values: show the one in effect.
 			v = def
 		}
-		u := ui.Setting{Name: s.Name, Label: s.Label, Help: s.Help, Value: v, Kind: uiKind(s.Kind), Options: s.Options,
+		u := ui.Setting{Name: s.Name, Label: s.Label, Help: s.Help, Value: v, Default: def, Kind: uiKind(s.Kind), Options: s.Options,
 			Secret: s.Secret, Group: s.Group, Restart: s.Applies == AppliesRestart}
 		if def != "" {
 			u.Help += " (default " + def + ")"

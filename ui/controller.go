@@ -269,6 +269,9 @@ type Setting struct {
 	Label string
 	Help  string
 	Value string
+	// Default is what an empty value means ("127.0.0.1", "the system's");
+	// the panel shows it in an empty field.
+	Default string
 	// Kind tells the panel which widget to use.
 	Kind    SettingKind
 	Options []string // for SettingChoice

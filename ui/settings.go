@@ -215,10 +215,13 @@ func (p *settingsPanel) newField(s Setting) *settingField {
 		} else {
 			f.entry = widget.NewEntry()
 		}
-		switch s.Kind {
-		case SettingNumber:
+		switch {
+		case s.Default != "" && !s.Secret:
+			// An empty field means the default: say which.
+			f.entry.SetPlaceHolder(s.Default)
+		case s.Kind == SettingNumber:
 			f.entry.SetPlaceHolder("a whole number")
-		case SettingDuration:
+		case s.Kind == SettingDuration:
 			f.entry.SetPlaceHolder(`seconds ("300") or a duration ("5m")`)
 		}
 		f.entry.SetText(s.Value)

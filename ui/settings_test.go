@@ -144,3 +144,22 @@ func TestParseDuration(t *testing.T) {
 		}
 	}
 }
+
+// An empty field shows what empty means: the setting's default, or for a
+// number or duration without one, the form it takes. A secret's default
+// is never shown.
+func TestSettingsEmptyFieldShowsTheDefault(t *testing.T) {
+	fc := newFake()
+	fc.settings = []Setting{
+		{Name: "HOST", Label: "Listen address", Default: "127.0.0.1", Kind: SettingText, Group: "Gateway"},
+		{Name: "SESSION_CACHE_SIZE", Label: "Sessions kept", Kind: SettingNumber, Group: "Gateway"},
+		{Name: "ADMIN_KEY", Label: "Admin key", Default: "from admin.key", Kind: SettingText, Secret: true, Group: "Gateway"},
+	}
+	u, _ := newTestUI(t, fc, Options{StartPanel: PanelSettings})
+	p := u.settings
+	for name, want := range map[string]string{"HOST": "127.0.0.1", "SESSION_CACHE_SIZE": "a whole number", "ADMIN_KEY": ""} {
+		if got := p.byName[name].entry.PlaceHolder; got != want {
+			t.Errorf("%s: placeholder %q, want %q", name, got, want)
+		}
+	}
+}
