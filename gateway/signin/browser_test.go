@@ -17,6 +17,7 @@ import (
 
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/gemgate/gemini-gateway/gateway/upstream/fakeupstream"
 	"github.com/gemgate/gemini-gateway/internal/proctest"
@@ -74,6 +75,10 @@ func newFixture(t *testing.T) *fixture {
 		BrowserArgs: site.BrowserArgs(),
 		ProfilesDir: f.dir,
 		Log:         slog.New(slog.NewTextHandler(f.log, nil)),
+		// The test fills the login page in seconds; a sign-in that has
+		// not ended in two minutes has failed, and says so then rather
+		// than after the product's ten.
+		SignInTimeout: 2 * time.Minute,
 	})
 	t.Cleanup(func() { assertNoBrowser(t, f.dir) })
 	return f
@@ -122,12 +127,15 @@ func assertNoBrowser(t *testing.T, dir string) {
 }
 
 // fillLogin plays the person: types the email, reads the "emailed" code,
-// types it.
+// types it. Each form is submitted with Enter in its field, not by a
+// click on its button: on a profile that has signed in before, Chrome's
+// autofill list for the email field opens under the field, over the
+// button, and a click at the button's place then picks the suggestion
+// instead of continuing (the second sign-in on a profile hung that way).
 func (f *fixture) fillLogin(ctx context.Context) error {
 	if err := chromedp.Do(ctx,
 		chromedp.WaitVisible(chromedp.ID("email")),
-		chromedp.SendKeys(chromedp.ID("email"), testEmail),
-		chromedp.Click(chromedp.ID("continue")),
+		chromedp.SendKeys(chromedp.ID("email"), testEmail+kb.Enter),
 		chromedp.WaitVisible(chromedp.ID("code")),
 	); err != nil {
 		return fmt.Errorf("email step: %w", err)
@@ -136,7 +144,7 @@ func (f *fixture) fillLogin(ctx context.Context) error {
 	if code == "" {
 		return errors.New("no code was sent")
 	}
-	return chromedp.Do(ctx, chromedp.SendKeys(chromedp.ID("code"), code), chromedp.Click(chromedp.ID("verify")))
+	return chromedp.Do(ctx, chromedp.SendKeys(chromedp.ID("code"), code+kb.Enter))
 }
 
 // signIn runs a windowed sign-in that the test fills in.
