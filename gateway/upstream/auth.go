@@ -100,15 +100,7 @@ func (c *Client) GetOXSRF(ctx context.Context, cr Credentials) (SigningKey, erro
 	case resp.StatusCode/100 == 3:
 		return SigningKey{}, c.redirectError(op, req.URL, resp, body)
 	case resp.StatusCode == http.StatusUnauthorized, resp.StatusCode == http.StatusForbidden:
-		e := httpError(op, resp.StatusCode, resp.Header, body)
-		e.Kind = KindExpired
-		if st := xssiStatus(body); st == "EXPIRED_SIGN_IN" {
-			e.Kind = KindSignIn
-		}
-		if m := xssiMessage(body); m != "" {
-			e.Message = m
-		}
-		return SigningKey{}, e
+		return SigningKey{}, authRefused(op, resp, body)
 	default:
 		e := httpError(op, resp.StatusCode, resp.Header, body)
 		if e.Kind != KindQuota {
@@ -264,4 +256,19 @@ func MintJWT(k SigningKey, csesidx string, iat, exp time.Time) string {
 	b.WriteByte('.')
 	b.WriteString(enc.EncodeToString(mac.Sum(nil)))
 	return b.String()
+}
+
+// authRefused is a 401 or 403 of the auth host (getoxsrf or
+// refreshcookies): the cookies are expired, or the sign-in behind them is
+// over (EXPIRED_SIGN_IN); the XSSI body's message, if any, says why.
+func authRefused(op string, resp *http.Response, body []byte) *Error {
+	e := httpError(op, resp.StatusCode, resp.Header, body)
+	e.Kind = KindExpired
+	if xssiStatus(body) == "EXPIRED_SIGN_IN" {
+		e.Kind = KindSignIn
+	}
+	if m := xssiMessage(body); m != "" {
+		e.Message = m
+	}
+	return e
 }

@@ -268,15 +268,7 @@ func (c *Client) RefreshCookies(ctx context.Context, cr Credentials, refreshURL 
 			continue
 		case resp.StatusCode/100 == 2:
 		case resp.StatusCode == http.StatusUnauthorized, resp.StatusCode == http.StatusForbidden:
-			e := httpError(op, resp.StatusCode, resp.Header, body)
-			e.Kind = KindExpired
-			if xssiStatus(body) == "EXPIRED_SIGN_IN" {
-				e.Kind = KindSignIn
-			}
-			if m := xssiMessage(body); m != "" {
-				e.Message = m
-			}
-			return Rotation{}, e
+			return Rotation{}, authRefused(op, resp, body)
 		default:
 			e := httpError(op, resp.StatusCode, resp.Header, body)
 			e.Kind = KindTransient

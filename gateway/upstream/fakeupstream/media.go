@@ -2,11 +2,9 @@ package fakeupstream
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -220,14 +218,7 @@ func (s *Server) serveCDN(w http.ResponseWriter, r *http.Request, token string) 
 		notFound(w, "No such object.")
 		return
 	}
-	if f.base64DL || s.opts.DownloadBase64 {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = w.Write([]byte(base64.StdEncoding.EncodeToString(f.Data)))
-		return
-	}
-	w.Header().Set("Content-Type", f.MIME)
-	w.Header().Set("Content-Length", strconv.Itoa(len(f.Data)))
-	_, _ = w.Write(f.Data)
+	s.writeDownload(w, f)
 }
 
 // documentMIME are the non-image upload types the fake accepts besides

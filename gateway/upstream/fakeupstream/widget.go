@@ -517,6 +517,12 @@ func (s *Server) serveDownload(w http.ResponseWriter, r *http.Request, sessionNa
 		notFound(w, fmt.Sprintf("File %s not found in %s.", fileID, sessionName))
 		return
 	}
+	s.writeDownload(w, f)
+}
+
+// writeDownload answers a file download, through either path: the bytes
+// with their type, or base64 text when the file or the server asks for it.
+func (s *Server) writeDownload(w http.ResponseWriter, f *fileState) {
 	if f.base64DL || s.opts.DownloadBase64 {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte(base64.StdEncoding.EncodeToString(f.Data)))
