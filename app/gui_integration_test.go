@@ -77,7 +77,9 @@ func labels(o fyne.CanvasObject) []string {
 // real controller: the reply arrives over HTTP from the app's own listener,
 // from the fake upstream, and the view grows while it streams.
 func TestChatPanelStreamsThroughTheRealGateway(t *testing.T) {
-	fake := fakeupstream.Start(fakeupstream.Options{ElementDelay: 120 * time.Millisecond, SplitWrites: true})
+	// Elements 250 ms apart: at 120 ms a machine at load 23 once saw the
+	// reply in fewer than three sizes between its 40 ms polls.
+	fake := fakeupstream.Start(fakeupstream.Options{ElementDelay: 250 * time.Millisecond, SplitWrites: true})
 	defer fake.Close()
 	d := fakeupstream.DemoAccount(41)
 	fake.AddAccount(d)
