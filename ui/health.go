@@ -45,6 +45,7 @@ type healthPanel struct {
 	progText *widget.Label
 	summary  *widget.Label
 	table    *widget.Table
+	widths   []float32 // the columns' widths, set by fitColumns
 	content  fyne.CanvasObject
 
 	// stopTick stops the one-second cooldown ticker; nil when it is not
@@ -79,9 +80,7 @@ func newHealthPanel(sh *shell, ctx context.Context) *healthPanel {
 			o.(*widget.Label).SetText(healthHeaders()[id.Col])
 		}
 	}
-	for col, w := range []float32{130, 110, 100, 140, 75, 150, 80, 190, 92} {
-		p.table.SetColumnWidth(col, w)
-	}
+	p.widths = make([]float32, hCols)
 
 	p.progRow = container.NewBorder(nil, nil, nil, p.progText, p.progress)
 	p.progRow.Hide()
@@ -100,8 +99,48 @@ func (p *healthPanel) object() fyne.CanvasObject { return p.content }
 // reload re-reads the accounts and starts or stops the countdown ticker.
 func (p *healthPanel) reload() {
 	p.accounts = p.sh.c.Accounts()
-	p.table.Refresh()
+	p.redraw()
 	p.syncTicker()
+}
+
+// redraw refits the columns to the cells' texts, which change with the
+// clock ("refreshed 3 min ago", countdowns), and redraws the table.
+func (p *healthPanel) redraw() {
+	p.fitColumns()
+	p.table.Refresh()
+}
+
+// Each column's narrowest and widest width; a wider text is cut with an
+// ellipsis (the table scrolls sideways past the window's edge).
+var (
+	healthMinWidths = [hCols]float32{100, 90, 90, 60, 70, 80, 80, 120, 92}
+	healthMaxWidths = [hCols]float32{200, 420, 120, 220, 90, 300, 90, 240, 92}
+)
+
+// cellSlack is added to a cell's measured width: a truncating label cuts
+// its text a few pixels before the width the whole string measures, so a
+// column exactly that wide showed "refreshed just n…".
+const cellSlack = 12
+
+// fitColumns sizes each column to its widest text, the header's included,
+// within healthMinWidths and healthMaxWidths, so that "healthy · expires
+// in 9 h · refreshed 12 min ago" is read whole rather than as "healthy ·
+// ex…".
+func (p *healthPanel) fitColumns() {
+	headers := healthHeaders()
+	for col := range hCols {
+		w := (&widget.Label{Text: headers[col], TextStyle: fyne.TextStyle{Bold: true}}).MinSize().Width
+		if col != hAction {
+			for row := range p.accounts {
+				w = max(w, widget.NewLabel(p.cell(row, col)).MinSize().Width+cellSlack)
+			}
+		}
+		w = min(max(w, healthMinWidths[col]), healthMaxWidths[col])
+		if w != p.widths[col] {
+			p.widths[col] = w
+			p.table.SetColumnWidth(col, w)
+		}
+	}
 }
 
 // syncTicker runs the one-second ticker only while some account cools.
@@ -125,7 +164,7 @@ func (p *healthPanel) syncTicker() {
 
 // tick redraws the countdowns, and stops itself once the last ends.
 func (p *healthPanel) tick() {
-	p.table.Refresh()
+	p.redraw()
 	p.syncTicker()
 }
 

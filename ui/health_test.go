@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 )
 
 func TestHealthCheckAllShowsProgressAndSummary(t *testing.T) {
@@ -141,5 +142,28 @@ func TestHealthShowsQuotasPerKind(t *testing.T) {
 	}
 	if got := healthHeaders()[hQuota]; !strings.Contains(got, "image") {
 		t.Errorf("header %q", got)
+	}
+}
+
+// The columns fit their texts, and refit when the clock changes a text
+// without an event ("signed in just now" becomes "signed in 30 s ago").
+func TestHealthColumnsFitTheirText(t *testing.T) {
+	fc := newFake()
+	u, clock := newTestUI(t, fc, Options{StartPanel: PanelHealth})
+	p := u.health
+	fc.addAccount(Account{Name: "work", Enabled: true, Usable: true, State: AccountHealthy,
+		ExpiresAt: clock.now.Add(19 * time.Hour), LastSignInAt: clock.now})
+	fc.publish(Event{Kind: EventAccounts})
+	need := func() float32 { return widget.NewLabel(p.cell(0, hState)).MinSize().Width + cellSlack }
+	if p.cell(0, hState) != "healthy · expires in 19 h · signed in just now" || p.widths[hState] != need() {
+		t.Fatalf("State %q in a column %v wide, needs %v", p.cell(0, hState), p.widths[hState], need())
+	}
+	before := p.cell(0, hState)
+	clock.advance(30 * time.Second)
+	if p.cell(0, hState) == before || p.widths[hState] != need() {
+		t.Fatalf("after the clock: State %q in a column %v wide, needs %v", p.cell(0, hState), p.widths[hState], need())
+	}
+	if p.widths[hState] > healthMaxWidths[hState] || p.widths[hLatency] < healthMinWidths[hLatency] {
+		t.Fatalf("widths %v outside their bounds", p.widths)
 	}
 }

@@ -105,6 +105,10 @@ func TestNeedsSignInIsVisibleAndOneClickAway(t *testing.T) {
 	if got := u.health.cell(0, hState); got != "healthy · expires in 9 h · refreshed 12 min ago" {
 		t.Fatalf("health state %q", got)
 	}
+	// The Health table's State column is wide enough to read it whole.
+	if need := widget.NewLabel(u.health.cell(0, hState)).MinSize().Width; u.health.widths[hState] < need {
+		t.Fatalf("State column %v wide, its text needs %v", u.health.widths[hState], need)
+	}
 
 	test.AssertNotificationSent(t, &fyne.Notification{Title: "Gemini account needs attention",
 		Content: `"work" needs you to sign in again: use "Sign in again — work" in the tray or the Accounts panel.`}, func() {

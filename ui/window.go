@@ -144,7 +144,7 @@ func newUI(a fyne.App, c Controller, e env, opts Options) *UI {
 	// other instances on a shared pool add to "requests today".
 	u.stopClock = e.every(30*time.Second, func() {
 		u.accounts.refreshTimes()
-		u.health.table.Refresh()
+		u.health.redraw()
 		u.overview.refresh()
 		u.notifier.expiryNotices()
 		if u.usage != nil && u.tabs.Selected() != nil && u.tabs.Selected().Content == u.usage.object() {
