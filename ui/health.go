@@ -128,11 +128,12 @@ const cellSlack = 12
 // ex…".
 func (p *healthPanel) fitColumns() {
 	headers := healthHeaders()
+	size, pad := theme.TextSize(), 2*theme.InnerPadding()
 	for col := range hCols {
-		w := (&widget.Label{Text: headers[col], TextStyle: fyne.TextStyle{Bold: true}}).MinSize().Width
+		w := fyne.MeasureText(headers[col], size, fyne.TextStyle{Bold: true}).Width + pad
 		if col != hAction {
 			for row := range p.accounts {
-				w = max(w, widget.NewLabel(p.cell(row, col)).MinSize().Width+cellSlack)
+				w = max(w, fyne.MeasureText(p.cell(row, col), size, fyne.TextStyle{}).Width+pad+cellSlack)
 			}
 		}
 		w = min(max(w, healthMinWidths[col]), healthMaxWidths[col])
