@@ -279,7 +279,7 @@ func importanceOf(k stateKind) widget.Importance {
 
 func (p *healthPanel) checkOne(a Account) {
 	p.checking[a.ID] = true
-	p.table.Refresh()
+	p.redraw()
 	ctx := p.ctx
 	p.sh.env.async(func() {
 		res := p.sh.c.CheckAccount(ctx, a.ID)

@@ -163,6 +163,12 @@ func TestHealthColumnsFitTheirText(t *testing.T) {
 	if p.cell(0, hState) == before || p.widths[hState] != need() {
 		t.Fatalf("after the clock: State %q in a column %v wide, needs %v", p.cell(0, hState), p.widths[hState], need())
 	}
+	// "checking…" fits its Result column while the check runs.
+	p.checking[p.accounts[0].ID] = true
+	p.redraw()
+	if need := widget.NewLabel(p.cell(0, hResult)).MinSize().Width + cellSlack; p.widths[hResult] < need {
+		t.Fatalf("Result %q in a column %v wide, needs %v", p.cell(0, hResult), p.widths[hResult], need)
+	}
 	if p.widths[hState] > healthMaxWidths[hState] || p.widths[hLatency] < healthMinWidths[hLatency] {
 		t.Fatalf("widths %v outside their bounds", p.widths)
 	}
